@@ -1,0 +1,142 @@
+"""The command line edge: parse argv, run one command, turn errors into exit codes.
+
+This is the only module that exits or prints errors.  Each command is a module in
+:mod:`evalai_mirror.commands` with ``add_arguments(parser)`` and ``run(args) -> int``; only the
+command being run is imported, so that a quick ``validate`` never pays for git or HTTP imports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from typing import Protocol, cast
+
+from evalai_mirror import __version__, ui
+from evalai_mirror.errors import MirrorError
+
+# name -> (module, one-line help).  Order is the order `--help` lists them in.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("validate", "check challenge_config.yaml offline, as EvalAI's server would"),
+    "push": ("push", "send committed challenge changes to EvalAI (three-way, field by field)"),
+    "pull": ("pull", "bring edits made on EvalAI into the working copy (three-way)"),
+    "watch": ("watch", "poll EvalAI and watch the working copy, mirroring as pull does"),
+    "status": ("status", "show, field by field, what is in sync, changed or in conflict"),
+    "diff": ("diff", "show the differences between the repository and EvalAI"),
+    "log": ("log", "list every sync in either direction, newest first"),
+    "resolve": ("resolve", "settle a conflict by taking the local or the EvalAI value"),
+    "doctor": ("doctor", "check host, token, team, challenge, config and hooks; suggest fixes"),
+    "config": ("config", "print each resolved setting and where it came from (token redacted)"),
+    "install-hooks": ("install_hooks", "install the plain git hooks into this repository"),
+    "init": ("init", "create a new challenge repository in the EvalAI-Starters layout"),
+    "demo": ("demo", "run the whole two-way sync against a local sandbox, step by step"),
+    "sandbox": ("sandbox", "run a local EvalAI-compatible server on 127.0.0.1"),
+    "webhook": ("webhook", "install, inspect or remove the GitHub push webhook to EvalAI"),
+}
+
+
+class _Command(Protocol):
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+def _load(name: str) -> _Command:
+    module = importlib.import_module(f"evalai_mirror.commands.{COMMANDS[name][0]}")
+    return cast(_Command, module)
+
+
+def _chosen(argv: Sequence[str]) -> str | None:
+    """The command named on the command line, found without parsing it fully."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg == "-C":
+            skip = True
+            continue
+        if arg.startswith("-"):
+            continue
+        return arg if arg in COMMANDS else None
+    return None
+
+
+def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="evalai-mirror",
+        description=(
+            "Keep an EvalAI challenge repository and an EvalAI server in sync, both ways. "
+            "Each side's edits flow to the other; edits of the same field on both sides are "
+            "reported as conflicts, never overwritten."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"evalai-mirror {__version__}")
+    parser.add_argument(
+        "-C",
+        dest="chdir",
+        metavar="DIR",
+        help="run as if started in DIR",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    chosen = _chosen(argv)
+    for name, (_module, help_text) in COMMANDS.items():
+        cmd_parser = sub.add_parser(name, help=help_text, description=help_text)
+        if name == chosen:
+            _load(name).add_arguments(cmd_parser)
+    return parser
+
+
+def _crash_log_path() -> str:
+    explicit = os.environ.get("EVALAI_MIRROR_LOG")
+    if explicit:
+        return explicit
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "evalai-mirror", "evalai-mirror.log")
+
+
+def _report_crash(exc: BaseException) -> str:
+    import traceback
+
+    path = _crash_log_path()
+    text = ui.redact("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(f"evalai-mirror {__version__} {sys.argv[1:]!r}\n{text}\n")
+    except OSError:
+        return ""
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(args_list)
+    args = parser.parse_args(args_list)
+    if not args.command:
+        parser.print_help()
+        return 0
+    try:
+        if args.chdir:
+            os.chdir(args.chdir)
+        return _load(args.command).run(args)
+    except MirrorError as exc:
+        ui.err(ui.colour("error: ", "red", sys.stderr) + str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        ui.err("interrupted")
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:  # the last line of defence: never a traceback on the user
+        if os.environ.get("EVALAI_MIRROR_DEBUG"):
+            raise
+        path = _report_crash(exc)
+        where = f"; details are in {path}" if path else ""
+        ui.err(
+            f"error: evalai-mirror crashed ({type(exc).__name__}){where}. "
+            "Please report it with that file; set EVALAI_MIRROR_DEBUG=1 to see the traceback."
+        )
+        return 3

@@ -1,0 +1,101 @@
+"""Where challenge files are read from: the working copy, a commit, or a zip's contents.
+
+Validation, the sync model and the zip builder read files only through :class:`FileSource`, so
+the same code checks a working copy (``validate``, ``watch``), a commit (``push``) and an
+uploaded zip (the sandbox).  Paths are POSIX, relative to the challenge root.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Protocol
+
+
+class FileSource(Protocol):
+    """Read-only view of a challenge tree."""
+
+    label: str  # for messages: "working copy", "commit 1a2b3c4", "uploaded zip"
+
+    def read(self, path: str) -> bytes | None:
+        """The file's bytes, or None when it does not exist or is not a file."""
+
+    def is_file(self, path: str) -> bool: ...
+
+    def list_files(self, prefix: str = "") -> list[str]:
+        """Every file below ``prefix`` (a folder path, "" for all), sorted."""
+
+
+def normalise(path: str) -> str | None:
+    """A path as it names a file below the root, or None when it escapes the root."""
+    if not path or path.startswith(("/", "\\")):
+        return None
+    norm = posixpath.normpath(path.replace("\\", "/"))
+    if norm == ".." or norm.startswith("../") or norm.startswith("/"):
+        return None
+    return norm
+
+
+def _under(prefix: str, names: Iterable[str]) -> list[str]:
+    prefix = prefix.strip("/")
+    if not prefix:
+        return sorted(names)
+    return sorted(n for n in names if n.startswith(prefix + "/"))
+
+
+class MappingSource:
+    """Files held in memory: ``{"challenge_config.yaml": b"...", ...}``."""
+
+    def __init__(self, files: Mapping[str, bytes], label: str = "uploaded zip") -> None:
+        self.files = dict(files)
+        self.label = label
+
+    def read(self, path: str) -> bytes | None:
+        norm = normalise(path)
+        return None if norm is None else self.files.get(norm)
+
+    def is_file(self, path: str) -> bool:
+        return self.read(path) is not None
+
+    def list_files(self, prefix: str = "") -> list[str]:
+        return _under(prefix, self.files)
+
+
+class WorkTreeSource:
+    """Files as they are on disk below ``root`` (the working copy)."""
+
+    label = "working copy"
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).resolve()
+
+    def _path(self, path: str) -> Path | None:
+        norm = normalise(path)
+        if norm is None:
+            return None
+        full = (self.root / norm).resolve()
+        if full != self.root and self.root not in full.parents:
+            return None  # a link that leads out of the repository
+        return full
+
+    def read(self, path: str) -> bytes | None:
+        full = self._path(path)
+        if full is None or not full.is_file():
+            return None
+        return full.read_bytes()
+
+    def is_file(self, path: str) -> bool:
+        full = self._path(path)
+        return full is not None and full.is_file()
+
+    def list_files(self, prefix: str = "") -> list[str]:
+        base = self._path(prefix) if prefix else self.root
+        if base is None or not base.is_dir():
+            return []
+        names = []
+        for item in base.rglob("*"):
+            rel = item.relative_to(self.root).as_posix()
+            if item.is_file() and not rel.startswith(".git/") and rel != ".git":
+                names.append(rel)
+        return sorted(names)

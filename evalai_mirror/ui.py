@@ -1,0 +1,70 @@
+"""Terminal output: one place that writes, redacts secrets and decides on colour.
+
+Commands write through these helpers so that a token registered with :func:`register_secret`
+can never reach the terminal, whatever message carries it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TextIO
+
+_SECRETS: set[str] = set()
+REDACTED = "***"
+
+
+def register_secret(value: str | None) -> None:
+    """Never print ``value``: every later line has it replaced by ``***``."""
+    if value and len(value) >= 4:
+        _SECRETS.add(value)
+
+
+def redact(text: str) -> str:
+    for secret in _SECRETS:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def mask(value: str | None) -> str:
+    """A token shown as its length and last four characters at most, never in full."""
+    if not value:
+        return "(unset)"
+    if len(value) <= 8:
+        return REDACTED
+    return f"{REDACTED}{value[-4:]} ({len(value)} chars)"
+
+
+def use_colour(stream: TextIO | None = None) -> bool:
+    stream = stream or sys.stdout
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return hasattr(stream, "isatty") and stream.isatty() and os.environ.get("TERM") != "dumb"
+
+
+_CODES = {"red": "31", "green": "32", "yellow": "33", "blue": "34", "bold": "1", "dim": "2"}
+
+
+def colour(text: str, name: str, stream: TextIO | None = None) -> str:
+    if not use_colour(stream):
+        return text
+    return f"\033[{_CODES[name]}m{text}\033[0m"
+
+
+def out(text: str = "") -> None:
+    """A line of normal output, on stdout."""
+    sys.stdout.write(redact(text) + "\n")
+    sys.stdout.flush()
+
+
+def err(text: str) -> None:
+    """A line for the user's attention (warnings, errors), on stderr."""
+    sys.stderr.write(redact(text) + "\n")
+    sys.stderr.flush()
+
+
+def warn(text: str) -> None:
+    err(colour("warning: ", "yellow", sys.stderr) + text)

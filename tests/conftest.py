@@ -1,0 +1,139 @@
+"""Shared test fixtures: an isolated home, real git repositories, this repo as a hook source.
+
+Nothing here mocks git or HTTP: repositories are real, made in temporary folders, with a bare
+repository as ``origin``; the EvalAI side is the sandbox server over real HTTP on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED = PROJECT_ROOT.parent / "shared"
+FIXTURE = SHARED / "fixtures" / "starters-challenge"
+API_SAMPLES = SHARED / "reference" / "api"
+
+_ENV_PREFIXES = ("EVALAI_", "GIT_", "PRE_COMMIT", "GITHUB_")
+
+
+def git(cwd: Path | str, *args: str, check: bool = True) -> str:
+    """Run real git in ``cwd`` and return its stdout."""
+    proc = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed: {proc.stdout}{proc.stderr}")
+    return proc.stdout
+
+
+@pytest.fixture(scope="session")
+def _session_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("session")
+    dirs = {"pre_commit_home": base / "pre-commit-home"}
+    dirs["pre_commit_home"].mkdir()
+    return dirs
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _session_dirs: dict[str, Path]
+) -> Path:
+    """Every test gets its own HOME and git identity; the real home is never touched."""
+    home = tmp_path / "home"
+    home.mkdir()
+    for key in list(os.environ):
+        if key.startswith(_ENV_PREFIXES) or key in ("AUTH_TOKEN", "NO_COLOR", "FORCE_COLOR"):
+            monkeypatch.delenv(key, raising=False)
+    gitconfig = home / ".gitconfig"
+    gitconfig.write_text(
+        "[user]\n\tname = Test Host\n\temail = host@example.invalid\n"
+        "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n"
+        "[protocol \"file\"]\n\tallow = always\n"
+    )
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(_session_dirs["pre_commit_home"]))
+    monkeypatch.setenv("EVALAI_MIRROR_LOG", str(home / "evalai-mirror.log"))
+    return home
+
+
+def copy_fixture(dest: Path) -> Path:
+    """A writable copy of the EvalAI-Starters fixture at ``dest``."""
+    shutil.copytree(FIXTURE, dest)
+    for path in [dest, *dest.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return dest
+
+
+@pytest.fixture
+def fixture_copy(tmp_path: Path) -> Path:
+    """A writable copy of the fixture, not a git repository."""
+    return copy_fixture(tmp_path / "challenge")
+
+
+@pytest.fixture
+def challenge_repo(tmp_path: Path) -> Path:
+    """The fixture as a git repository on branch ``challenge``, one commit, with a bare
+    ``origin`` at ``<tmp>/remotes/host-org/random-challenge.git`` (so the repository identity
+    is ``host-org/random-challenge``), already pushed."""
+    repo = copy_fixture(tmp_path / "work")
+    bare = tmp_path / "remotes" / "host-org" / "random-challenge.git"
+    bare.parent.mkdir(parents=True)
+    git(tmp_path, "init", "--bare", "-q", str(bare))
+    git(repo, "init", "-q", "-b", "challenge")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "Initial challenge")
+    git(repo, "remote", "add", "origin", str(bare))
+    git(repo, "push", "-q", "origin", "challenge")
+    return repo
+
+
+def _project_files() -> list[str]:
+    out = git(PROJECT_ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    return [p for p in out.split("\0") if p and (PROJECT_ROOT / p).is_file()]
+
+
+@pytest.fixture(scope="session")
+def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """This project's working tree (committed or not) as a git repository pre-commit can
+    install hooks from, as ``pre-commit try-repo`` does: returns (path, commit sha)."""
+    dest = tmp_path_factory.mktemp("hook-repo")
+    for rel in _project_files():
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(PROJECT_ROOT / rel, target)
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    }
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "snapshot"]):
+        subprocess.run(["git", *args], cwd=dest, env=env, check=True, capture_output=True)
+    sha = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=dest, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    return dest, sha
+
+
+@pytest.fixture
+def run_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """Call the CLI in-process: ``run_cli(["validate", path], cwd=...)`` -> exit code."""
+    from evalai_mirror.cli import main
+
+    def _run(argv: list[str], cwd: Path | None = None) -> int:
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        return main(argv)
+
+    yield _run
