@@ -1,0 +1,456 @@
+"""Surgical edits of a YAML file: only the text of the changed scalars changes.
+
+:func:`set_scalars` finds each scalar with ruamel.yaml's composer (exact start and end of every
+node) and splices the new scalar's text into the original, so comments, key order, blank lines,
+flow style and quoting elsewhere stay byte-identical.  The document is never dumped again.
+
+The new text keeps the old scalar's style where that is still valid YAML with the same meaning
+under ``yaml.safe_load`` (what EvalAI runs): plain stays plain, quoted stays quoted, a naive date
+stays naive (UTC), ``True`` stays ``True``-style.  The result is parsed again and checked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import ConfigError
+
+YamlPath = tuple[str | int, ...]
+
+_BOOL_WORDS = {
+    "true": ("true", "false"),
+    "false": ("true", "false"),
+    "yes": ("yes", "no"),
+    "no": ("yes", "no"),
+    "on": ("on", "off"),
+    "off": ("on", "off"),
+}
+_DATE_RE = re.compile(
+    r"^(?P<date>\d{4}-\d{1,2}-\d{1,2})"
+    r"(?:(?P<sep>[Tt]|[ \t]+)\d{1,2}:\d{2}:\d{2}(?:\.\d*)?"
+    r"(?:[ \t]*(?P<tz>Z|[-+]\d{1,2}(?::?\d{2})?))?)?$"
+)
+_TRAILING_BREAKS = re.compile(r"(?:\r?\n[ \t]*)+$")
+
+
+class _Style:
+    """How the file writes booleans and dates, for scalars that had no such value before."""
+
+    def __init__(self) -> None:
+        self.bool_words: tuple[str, str] = ("true", "false")
+        self.bool_case = "lower"
+        self.date_sep = " "
+        self.date_tz = ""
+        self.date_quote: str | None = None
+        self.seen_bool = False
+        self.seen_date = False
+
+    def learn(self, text: str, quote: str | None) -> None:
+        if quote is None and not self.seen_bool and text.lower() in _BOOL_WORDS:
+            self.seen_bool = True
+            self.bool_words = _BOOL_WORDS[text.lower()]
+            self.bool_case = _case_of(text)
+        match = _DATE_RE.match(text)
+        if match and not self.seen_date and quote in (None, "'", '"'):
+            self.seen_date = True
+            self.date_sep = "T" if (match.group("sep") or " ").upper() == "T" else " "
+            tz = match.group("tz") or ""
+            self.date_tz = "Z" if tz == "Z" else ("+00:00" if tz else "")
+            self.date_quote = quote
+
+
+def _case_of(text: str) -> str:
+    if text.isupper():
+        return "upper"
+    if text[:1].isupper():
+        return "title"
+    return "lower"
+
+
+def _apply_case(word: str, case: str) -> str:
+    return word.upper() if case == "upper" else word.title() if case == "title" else word
+
+
+def _loads_as(text: str, expected: Any) -> bool:
+    """Does ``k: <text>`` load (PyYAML safe_load) to exactly ``expected``?"""
+    import yaml
+
+    try:
+        loaded = yaml.safe_load("k: " + text + "\n")
+    except Exception:
+        return False
+    if not isinstance(loaded, dict) or "k" not in loaded:
+        return False
+    got = loaded["k"]
+    return got is expected or (type(got) is type(expected) and got == expected)
+
+
+def _quote_single(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _quote_double(value: str) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if _loads_as(text, value) else json.dumps(value, ensure_ascii=True)
+
+
+def _render_str(value: str, quote: str | None, in_flow: bool) -> str:
+    candidates: list[str] = []
+    single_line = "\n" not in value and "\r" not in value
+    if quote is None and single_line and value and value == value.strip():
+        if not (in_flow and any(c in value for c in ",[]{}")):
+            candidates.append(value)
+    if quote in (None, "'") and single_line:
+        candidates.append(_quote_single(value))
+    for text in candidates:
+        if _loads_as(text, value):
+            return text
+    return _quote_double(value)
+
+
+def _render_block(value: str, indent: int, eol: str) -> str | None:
+    """A literal block (``|-``) holding ``value``, or None when a block cannot hold it."""
+    if not value or value != value.strip():
+        return None
+    lines = value.replace("\r\n", "\n").split("\n")
+    body = [(" " * indent + line) if line else "" for line in lines]
+    text = "|-" + eol + eol.join(body)
+    try:
+        import yaml
+
+        ok = yaml.safe_load("k: " + text.replace("\r\n", "\n") + "\n") == {"k": value}
+    except Exception:
+        ok = False
+    return text if ok else None
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _render_date(value: dt.datetime, old_text: str | None, quote: str | None, style: _Style) -> str:
+    naive = _as_utc(value)
+    match = _DATE_RE.match(old_text) if old_text is not None else None
+    if match:
+        sep = "T" if (match.group("sep") or " ").upper() == "T" else " "
+        old_tz = match.group("tz") or ""
+        tz = "Z" if old_tz == "Z" else ("+00:00" if old_tz else "")
+    else:  # no date there before: the file's usual way of writing dates
+        sep, tz, quote = style.date_sep, style.date_tz, style.date_quote
+    text = naive.strftime("%Y-%m-%d") + sep + naive.strftime("%H:%M:%S")
+    if naive.microsecond:
+        text += f".{naive.microsecond:06d}"
+    text += tz
+    if quote == "'":
+        return _quote_single(text)
+    if quote == '"':
+        return json.dumps(text)
+    return text
+
+
+def render_scalar(
+    value: Any,
+    *,
+    old_text: str | None = None,
+    quote: str | None = None,
+    in_flow: bool = False,
+    style: _Style | None = None,
+) -> str:
+    """The YAML text for ``value`` in the style of the scalar it replaces (``old_text``, written
+    plain when ``quote`` is None, else ``'`` or ``"``)."""
+    style = style or _Style()
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        words, case = style.bool_words, style.bool_case
+        if old_text is not None and quote is None and old_text.lower() in _BOOL_WORDS:
+            words, case = _BOOL_WORDS[old_text.lower()], _case_of(old_text)
+        return _apply_case(words[0] if value else words[1], case)
+    if isinstance(value, dt.datetime):
+        return _render_date(value, old_text, quote, style)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return _render_str(value, quote, in_flow)
+    raise TypeError(f"cannot write a {type(value).__name__} as a YAML scalar")
+
+
+# --------------------------------------------------------------------------- locating nodes
+
+
+def _compose(text: str, filename: str) -> Any:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    try:
+        return YAML(typ="rt").compose(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise ConfigError(
+            f"is not valid YAML: {exc.problem or exc.context}",
+            path=filename,
+            line=None if mark is None else mark.line + 1,
+            hint="fix the syntax there, then run the command again",
+        ) from None
+    except YAMLError as exc:
+        raise ConfigError(
+            f"is not valid YAML: {exc}", path=filename, hint="fix the syntax, then try again"
+        ) from None
+
+
+def _kind(node: Any) -> str:
+    from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+    if isinstance(node, MappingNode):
+        return "map"
+    if isinstance(node, SequenceNode):
+        return "seq"
+    if isinstance(node, ScalarNode):
+        return "scalar"
+    return "other"
+
+
+def _show(path: YamlPath) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(document)"
+
+
+def _find_key(node: Any, key: str) -> tuple[Any, Any] | None:
+    found = None
+    for key_node, value_node in node.value:
+        if _kind(key_node) == "scalar" and key_node.value == key:
+            found = (key_node, value_node)  # the last one wins, as in yaml.safe_load
+    return found
+
+
+def _line(node: Any) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _last_content_end(text: str, node: Any) -> int:
+    """Index just after the last character that belongs to ``node``."""
+    while _kind(node) in ("map", "seq") and not node.flow_style and node.value:
+        last = node.value[-1]
+        node = last[1] if _kind(node) == "map" else last
+    end = int(node.end_mark.index)
+    while end > 0 and text[end - 1] in " \t\r\n":
+        end -= 1
+    return end
+
+
+class _Edit:
+    __slots__ = ("end", "order", "start", "text")
+
+    def __init__(self, start: int, end: int, text: str, order: int) -> None:
+        self.start, self.end, self.text, self.order = start, end, text, order
+
+
+def set_scalars(
+    text: str,
+    edits: Mapping[YamlPath, Any],
+    *,
+    filename: str = "challenge_config.yaml",
+) -> str:
+    """``text`` with the scalar at each path set to its new value, and nothing else changed.
+
+    A path whose last key is absent from its (block) mapping is added as a new line at the end
+    of that mapping.  Raises :class:`ConfigError` (with ``filename`` and the line) for a document
+    that does not parse or a path that does not exist.
+    """
+    if not edits:
+        return text
+    root = _compose(text, filename)
+    eol = "\r\n" if "\r\n" in text else "\n"
+    style = _Style()
+    _learn_styles(root, text, style)
+    splices: list[_Edit] = []
+    for order, (path, value) in enumerate(edits.items()):
+        splices.append(_plan(text, root, tuple(path), value, style, eol, filename, order))
+    out = text
+    for edit in sorted(splices, key=lambda e: (e.start, e.order), reverse=True):
+        out = out[: edit.start] + edit.text + out[edit.end :]
+    _verify(out, edits, filename)
+    return out
+
+
+def _learn_styles(node: Any, text: str, style: _Style) -> None:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        kind = _kind(current)
+        if kind == "scalar":
+            style.learn(current.value, current.style if current.style in ("'", '"') else None)
+        elif kind == "map":
+            stack.extend(v for _, v in reversed(current.value))
+        elif kind == "seq":
+            stack.extend(reversed(current.value))
+
+
+def _plan(
+    text: str,
+    root: Any,
+    path: YamlPath,
+    value: Any,
+    style: _Style,
+    eol: str,
+    filename: str,
+    order: int,
+) -> _Edit:
+    if not path:
+        raise ConfigError("cannot replace the whole document", path=filename)
+    node = root
+    parent_flow = False
+    key_node = None
+    for depth, part in enumerate(path):
+        kind = _kind(node)
+        where = _show(path[:depth]) if depth else "the document"
+        if kind == "map" and not isinstance(part, int):
+            found = _find_key(node, str(part))
+            if found is None:
+                if depth == len(path) - 1:
+                    return _insert(text, node, str(part), value, style, eol, filename, order)
+                raise ConfigError(
+                    f"{_show(path[: depth + 1])} is missing",
+                    path=filename,
+                    line=_line(node),
+                    hint=f"add `{part}:` under {where}",
+                )
+            parent_flow = bool(node.flow_style)
+            key_node, node = found
+        elif kind == "seq" and isinstance(part, int):
+            if not 0 <= part < len(node.value):
+                raise ConfigError(
+                    f"{_show(path[: depth + 1])} does not exist ({where} has "
+                    f"{len(node.value)} items)",
+                    path=filename,
+                    line=_line(node),
+                    hint="check the list in the file",
+                )
+            parent_flow = bool(node.flow_style)
+            key_node, node = None, node.value[part]
+        else:
+            wanted = "a list" if isinstance(part, int) else "a mapping"
+            raise ConfigError(
+                f"{where} is not {wanted}, so {_show(path)} cannot be set",
+                path=filename,
+                line=_line(node) if node is not None else None,
+                hint="check the structure of the file",
+            )
+    if _kind(node) != "scalar":
+        raise ConfigError(
+            f"{_show(path)} is a {_kind(node)} and not a single value",
+            path=filename,
+            line=_line(node),
+            hint="edit it by hand",
+        )
+    return _replace(text, node, key_node, value, style, eol, parent_flow, order)
+
+
+def _replace(
+    text: str,
+    node: Any,
+    key_node: Any,
+    value: Any,
+    style: _Style,
+    eol: str,
+    in_flow: bool,
+    order: int,
+) -> _Edit:
+    start, end = int(node.start_mark.index), int(node.end_mark.index)
+    span = text[start:end]
+    if start == end or (node.style is None and node.value == "" and not span.strip()):
+        # an empty value (`key:`): write after the colon that follows the key
+        if key_node is not None:
+            colon = text.index(":", int(key_node.end_mark.index))
+            return _Edit(colon + 1, colon + 1, " " + render_scalar(value, style=style), order)
+    prefix = ""
+    anchor = re.match(r"&\S+\s+", span)
+    if anchor:
+        prefix = anchor.group(0)
+    quote = node.style if node.style in ("'", '"') else None
+    if node.style in ("|", ">"):
+        trailing_match = _TRAILING_BREAKS.search(span)
+        trailing = trailing_match.group(0) if trailing_match else ""
+        new = None
+        if isinstance(value, str):
+            first = span.split("\n", 2)
+            indent = len(first[1]) - len(first[1].lstrip(" ")) if len(first) > 1 else 2
+            new = _render_block(value, max(indent, 1), eol)
+        if new is None:
+            new = render_scalar(value, in_flow=in_flow, style=style)
+        return _Edit(start, end, prefix + new + trailing, order)
+    new = render_scalar(value, old_text=node.value, quote=quote, in_flow=in_flow, style=style)
+    return _Edit(start, end, prefix + new, order)
+
+
+def _insert(
+    text: str,
+    mapping: Any,
+    key: str,
+    value: Any,
+    style: _Style,
+    eol: str,
+    filename: str,
+    order: int,
+) -> _Edit:
+    if mapping.flow_style or not mapping.value:
+        raise ConfigError(
+            f"cannot add `{key}` to the mapping written inline here",
+            path=filename,
+            line=_line(mapping),
+            hint=f"add `{key}:` by hand",
+        )
+    indent = int(mapping.value[0][0].start_mark.column)
+    end = _last_content_end(text, mapping)
+    newline = text.find("\n", end)
+    key_text = render_scalar(key)
+    line = " " * indent + key_text + ": " + render_scalar(value, style=style) + eol
+    if newline == -1:
+        return _Edit(len(text), len(text), eol + line, order)
+    return _Edit(newline + 1, newline + 1, line, order)
+
+
+def _same_value(got: Any, expected: Any) -> bool:
+    if isinstance(expected, dt.datetime):
+        if isinstance(got, str):
+            try:
+                got = dt.datetime.fromisoformat(got.replace("Z", "+00:00"))
+            except ValueError:
+                return False
+        return isinstance(got, dt.datetime) and _as_utc(got) == _as_utc(expected)
+    return got is expected or (type(got) is type(expected) and got == expected)
+
+
+def _verify(text: str, edits: Mapping[YamlPath, Any], filename: str) -> None:
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:  # pragma: no cover - guarded by the per-scalar checks
+        raise ConfigError(
+            f"editing would break the YAML ({exc})", path=filename, hint="edit the file by hand"
+        ) from None
+    for path, expected in edits.items():
+        got: Any = data
+        for part in path:
+            try:
+                got = got[part]
+            except (KeyError, IndexError, TypeError):
+                got = KeyError
+                break
+        if not _same_value(got, expected):
+            raise ConfigError(
+                f"could not write {_show(tuple(path))} safely (it would read back as {got!r})",
+                path=filename,
+                hint="edit the value by hand",
+            )
