@@ -1,0 +1,167 @@
+"""StateStore: state.json and log.jsonl inside a real repository's git directory."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evalai_mirror.errors import StateError
+from evalai_mirror.git import GitRepo
+from evalai_mirror.state import BranchState, LogEntry, StateStore, now_iso
+
+
+@pytest.fixture
+def store(challenge_repo: Path) -> StateStore:
+    return StateStore(GitRepo.open(challenge_repo).git_dir)
+
+
+def _entry(direction: str, fields: list[str], commit: str | None = None) -> LogEntry:
+    return LogEntry(
+        time=now_iso(),
+        direction=direction,
+        branch="challenge",
+        challenge_pk=7,
+        fields=fields,
+        commit=commit,
+        command=f"evalai-mirror {direction}",
+    )
+
+
+def test_round_trip_lives_in_the_git_dir(store: StateStore, challenge_repo: Path) -> None:
+    assert store.load("challenge") is None
+    assert store.branches() == {}
+    state = BranchState(
+        challenge_pk=7,
+        repository="host-org/random-challenge",
+        base={"title": "Random", "published": False, "phases.dev.max_submissions": 5},
+        structure={"leaderboards": "abc"},
+        last_push="2024-01-01T00:00:00Z",
+        last_push_commit="a" * 40,
+        pending="b" * 40,
+        resolutions={"title": "local"},
+    )
+    store.save("challenge", state)
+    assert store.state_path == challenge_repo / ".git" / "evalai-mirror" / "state.json"
+    assert StateStore(store.dir.parent).load("challenge") == state
+    store.save("other", BranchState(challenge_pk=9))
+    assert set(store.branches()) == {"challenge", "other"}
+    assert store.branch_for_challenge(9) == "other"
+    assert store.branch_for_challenge(7) == "challenge"
+    assert store.branch_for_challenge(1) is None
+    assert store.forget("other") is True
+    assert store.forget("other") is False
+    assert set(store.branches()) == {"challenge"}
+    # nothing of it is visible to git
+    status = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=challenge_repo, capture_output=True, text=True
+    )
+    assert status.stdout == ""
+
+
+def test_worktrees_share_the_state(challenge_repo: Path, tmp_path: Path) -> None:
+    subprocess.run(
+        ["git", "worktree", "add", "-q", "-b", "other", str(tmp_path / "wt")],
+        cwd=challenge_repo,
+        check=True,
+    )
+    StateStore(GitRepo.open(challenge_repo).git_dir).save("challenge", BranchState(challenge_pk=3))
+    other = StateStore(GitRepo.open(tmp_path / "wt").git_dir)
+    assert other.branch_for_challenge(3) == "challenge"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{not json",
+        "[]",
+        '{"version": 1, "branches": {"challenge": {"challenge_pk": "seven"}}}',
+        '{"version": 1, "branches": {"challenge": {"resolutions": {"title": "mine"}}}}',
+        '{"version": 1, "branches": {"challenge": []}}',
+    ],
+)
+def test_corrupt_state_says_how_to_recover(store: StateStore, content: str) -> None:
+    store.dir.mkdir(parents=True)
+    store.state_path.write_text(content)
+    with pytest.raises(StateError) as info:
+        store.load("challenge")
+    message = str(info.value)
+    assert str(store.state_path) in message
+    assert "move it aside" in message and "mv " in message
+    # a save does not overwrite what it cannot read
+    with pytest.raises(StateError):
+        store.save("challenge", BranchState())
+    assert store.state_path.read_text() == content
+
+
+def test_newer_format_asks_for_an_upgrade(store: StateStore) -> None:
+    store.dir.mkdir(parents=True)
+    store.state_path.write_text('{"version": 99, "branches": {}}')
+    with pytest.raises(StateError, match="newer evalai-mirror"):
+        store.branches()
+
+
+def test_lock_times_out_with_a_clear_message(store: StateStore) -> None:
+    store.dir.mkdir(parents=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time, filelock\n"
+            "lock = filelock.FileLock(sys.argv[1]); lock.acquire()\n"
+            "print('held', flush=True); time.sleep(30)",
+            str(store.lock_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(StateError, match=r"another evalai-mirror is running \(watch\?\)"):
+            with store.lock(timeout=0.2):
+                pass
+        impatient = StateStore(store.dir.parent, lock_timeout=0.2)
+        with pytest.raises(StateError):
+            impatient.save("challenge", BranchState())  # save() takes the lock too
+        with pytest.raises(StateError):
+            impatient.append_log(_entry("push", ["title"]))
+    finally:
+        holder.kill()
+        holder.wait()
+    with store.lock(timeout=5):
+        store.save("challenge", BranchState(challenge_pk=1))  # re-entrant in one process
+    assert store.branch_for_challenge(1) == "challenge"
+
+
+def test_log_is_newest_first(store: StateStore) -> None:
+    assert store.read_log() == []
+    first = _entry("push", ["title"], "a" * 40)
+    second = _entry("pull", ["phases.dev.end_date"])
+    third = _entry("resolve", ["description"])
+    for entry in (first, second, third):
+        store.append_log(entry)
+    assert store.read_log() == [third, second, first]
+    lines = store.log_path.read_text().splitlines()
+    assert len(lines) == 3 and json.loads(lines[0])["direction"] == "push"
+
+
+def test_corrupt_log_lines_are_skipped_with_a_warning(
+    store: StateStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = _entry("push", ["title"])
+    store.append_log(good)
+    with open(store.log_path, "ab") as handle:
+        handle.write(b'{"time": "half a li\n')
+        handle.write(b'{"time": 1, "direction": "push", "branch": "b"}\n')
+        handle.write(b"\xff\xfe\n")
+    later = _entry("pull", ["end_date"])
+    store.append_log(later)
+    assert store.read_log() == [later, good]
+    err = capsys.readouterr().err
+    assert f"{store.log_path}:2:" in err and f"{store.log_path}:3:" in err
+    assert f"{store.log_path}:4:" in err
+    assert err.count("skipped an unreadable log line") == 3
