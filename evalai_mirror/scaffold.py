@@ -1,0 +1,240 @@
+"""The challenge repository that ``evalai-mirror init`` creates, from the bundled template.
+
+The template lives in ``evalai_mirror/templates/`` (package data): ``challenge/`` is copied as it
+is, apart from a few markers (``__HOOKS_REPO__``, ``__HOOKS_REV__``, ``__TITLE__``, ...) and the
+title line of ``challenge_config.yaml``; ``workflows/evalai-mirror.yml`` becomes
+``.github/workflows/evalai-mirror.yml`` when asked for.  :func:`render` is pure (template in,
+files out); :func:`create` writes them and makes the first commit, all or nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from evalai_mirror import __version__
+from evalai_mirror.errors import UsageError
+
+if TYPE_CHECKING:
+    import sys
+
+    if sys.version_info >= (3, 11):
+        from importlib.resources.abc import Traversable
+    else:
+        from importlib.abc import Traversable
+
+# Where pre-commit fetches this project's hooks from.  The project's published URL is not known
+# yet: this placeholder is the one place to change it (``init --hooks-repo`` overrides it).
+HOOKS_REPO_URL = "https://github.com/evalai-mirror/evalai-mirror"
+DEFAULT_HOOKS_REV = f"v{__version__}"
+DEFAULT_BRANCH = "challenge"
+DEFAULT_TITLE = "My EvalAI Challenge"
+FIRST_COMMIT_MESSAGE = "Create the challenge from the evalai-mirror template"
+WORKFLOW_PATH = ".github/workflows/evalai-mirror.yml"
+CONFIG_PATH = "challenge_config.yaml"
+HOST_CONFIG_PATH = "github/host_config.json"
+# EvalAI's serializer allows at most this many characters in a title.
+MAX_TITLE = 100
+# EvalAI-Starters' processing script only handles branches named like this.
+STARTERS_BRANCH = re.compile(r"^challenge(-.*)?$")
+
+_TITLE_LINE = re.compile(r"^title:[^\n]*$", re.MULTILINE)
+# Files whose text carries markers; every other file is copied byte for byte.
+_RENDERED = frozenset({".pre-commit-config.yaml", "README.md", CONFIG_PATH})
+
+
+@dataclass(frozen=True)
+class Options:
+    """What ``init`` was asked for."""
+
+    title: str | None = None
+    branch: str = DEFAULT_BRANCH
+    github_actions: bool = False
+    hooks_repo: str = HOOKS_REPO_URL
+    hooks_rev: str = DEFAULT_HOOKS_REV
+
+
+@dataclass(frozen=True)
+class Created:
+    """What :func:`create` made."""
+
+    root: Path
+    files: list[str]
+    commit: str | None
+
+
+def _template_root() -> Traversable:
+    return resources.files("evalai_mirror").joinpath("templates")
+
+
+def _walk(node: Traversable, prefix: str = "") -> Iterator[tuple[str, bytes]]:
+    for child in sorted(node.iterdir(), key=lambda item: item.name):
+        rel = f"{prefix}{child.name}"
+        if child.is_dir():
+            if child.name == "__pycache__":
+                continue
+            yield from _walk(child, rel + "/")
+        elif child.is_file() and not child.name.endswith((".pyc", ".pyo")):
+            yield rel, child.read_bytes()
+
+
+def template_files() -> dict[str, bytes]:
+    """The bundled challenge template as it is shipped: relative path -> bytes."""
+    return dict(_walk(_template_root().joinpath("challenge")))
+
+
+def workflow_template() -> str:
+    """The bundled GitHub Actions workflow, markers not yet replaced."""
+    return _template_root().joinpath("workflows").joinpath("evalai-mirror.yml").read_text("utf-8")
+
+
+def yaml_scalar(text: str) -> str:
+    """``text`` as a YAML scalar that loads back as the same string (plain when it can be)."""
+    import yaml
+
+    if text and text == text.strip() and "\n" not in text:
+        try:
+            if yaml.safe_load(f"key: {text}\n") == {"key": text}:
+                return text
+        except yaml.YAMLError:
+            pass
+    return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
+
+
+def check_title(title: str) -> str:
+    """The title as EvalAI stores it (trimmed), or a UsageError saying how to fix it."""
+    clean = title.strip()
+    if not clean:
+        raise UsageError(
+            "--title is empty", hint="give the challenge's name, e.g. --title 'Cats vs Dogs'"
+        )
+    if "\n" in clean or "\r" in clean:
+        raise UsageError("--title has a line break", hint="give the title on one line")
+    if len(clean) > MAX_TITLE:
+        raise UsageError(
+            f"--title has {len(clean)} characters; EvalAI allows at most {MAX_TITLE}",
+            hint="shorten it and keep the details for templates/description.html",
+        )
+    return clean
+
+
+def set_title(config_text: str, title: str) -> str:
+    """``challenge_config.yaml``'s text with its top-level ``title:`` line set to ``title``."""
+    new_text, count = _TITLE_LINE.subn(
+        lambda _m: f"title: {yaml_scalar(title)}", config_text, count=1
+    )
+    if count != 1:  # pragma: no cover - the bundled template always has one
+        raise UsageError("the bundled challenge_config.yaml has no title line")
+    return new_text
+
+
+def render_workflow(branch: str) -> str:
+    """The scheduled ``pull`` workflow for ``branch``."""
+    return (
+        workflow_template()
+        .replace("__BRANCH__", branch)
+        .replace("__VERSION__", __version__)
+    )
+
+
+def render(options: Options) -> dict[str, bytes]:
+    """Every file of the new repository (relative POSIX path -> bytes), markers replaced."""
+    title = check_title(options.title) if options.title is not None else DEFAULT_TITLE
+    markers = {
+        "__HOOKS_REPO__": yaml_scalar(options.hooks_repo),
+        "__HOOKS_REV__": yaml_scalar(options.hooks_rev),
+        "__TITLE__": title,
+    }
+    files = template_files()
+    for path in _RENDERED:
+        text = files[path].decode("utf-8")
+        for marker, value in markers.items():
+            text = text.replace(marker, value)
+        if path == CONFIG_PATH:
+            text = set_title(text, title)
+        files[path] = text.encode("utf-8")
+    if options.github_actions:
+        files[WORKFLOW_PATH] = render_workflow(options.branch).encode("utf-8")
+    return files
+
+
+def check_target(dest: Path) -> None:
+    """Refuse a target that is a file or a non-empty folder (nothing is written)."""
+    if dest.exists() and not dest.is_dir():
+        raise UsageError(
+            f"{dest} is a file, not a folder",
+            hint="give a new folder's name, e.g. `evalai-mirror init my-challenge`",
+        )
+    if dest.is_dir():
+        entries = sorted(os.listdir(dest))
+        if entries:
+            shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
+            raise UsageError(
+                f"{dest} is not empty ({shown})",
+                hint="init only fills an empty folder: give a new one, "
+                "e.g. `evalai-mirror init my-challenge`",
+            )
+
+
+def write_files(root: Path, files: Mapping[str, bytes]) -> None:
+    """Write ``files`` below ``root`` (which must exist)."""
+    from evalai_mirror.fsutil import atomic_write_bytes
+
+    for rel, data in sorted(files.items()):
+        atomic_write_bytes(root / rel, data)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def create(dest: Path, options: Options, *, commit: bool = True) -> Created:
+    """Make the challenge repository at ``dest``: files, ``git init`` on ``options.branch`` and
+    (with ``commit``) a first commit.  All or nothing: on any failure ``dest`` is left as it was.
+
+    Everything is built in a temporary folder first, then moved into place.
+    """
+    from evalai_mirror.git import GitRepo
+
+    dest = Path(os.path.abspath(dest))
+    check_target(dest)
+    files = render(options)
+    existed = dest.is_dir()
+    # A new folder is built beside the target and renamed; an existing (empty) one is filled
+    # from a temporary folder inside it, so that no write is needed next to it.
+    parent = dest if existed else dest.parent
+    if not parent.is_dir():
+        raise UsageError(
+            f"{parent} does not exist", hint=f"create it first (mkdir -p {parent})"
+        )
+    staging = Path(tempfile.mkdtemp(prefix=".evalai-mirror-init-", dir=parent))
+    try:
+        write_files(staging, files)
+        repo = GitRepo.init(staging, options.branch)
+        sha = repo.commit_all(FIRST_COMMIT_MESSAGE) if commit else None
+        if existed:
+            for entry in sorted(os.listdir(staging)):
+                os.replace(staging / entry, dest / entry)
+            staging.rmdir()
+        else:
+            os.replace(staging, dest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        if existed:  # it was empty: take back what this call moved into it
+            ours = {rel.split("/", 1)[0] for rel in files} | {".git"}
+            for entry in os.listdir(dest):
+                if entry in ours:
+                    _remove(dest / entry)
+        raise
+    return Created(root=dest, files=sorted(files), commit=sha)
