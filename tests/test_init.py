@@ -1,0 +1,387 @@
+"""`evalai-mirror init` and the bundled challenge template: real git, real pre-commit."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import PROJECT_ROOT, git
+
+from evalai_mirror import __version__, scaffold
+
+RunCli = Callable[..., int]
+
+EXPECTED_FILES = {
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    "README.md",
+    "challenge_config.yaml",
+    "logo.jpg",
+    "annotations/test_annotations_devsplit.json",
+    "annotations/test_annotations_testsplit.json",
+    "evaluation_script/__init__.py",
+    "evaluation_script/main.py",
+    "github/host_config.json",
+    "templates/challenge_phase_1_description.html",
+    "templates/challenge_phase_2_description.html",
+    "templates/description.html",
+    "templates/evaluation_details.html",
+    "templates/submission_guidelines.html",
+    "templates/terms_and_conditions.html",
+}
+PLACEHOLDERS = {
+    "token": "<evalai_user_auth_token>",
+    "team_pk": "<host_team_pk>",
+    "evalai_host_url": "<evalai_host_url>",
+}
+
+
+def tracked(repo: Path) -> set[str]:
+    return set(git(repo, "ls-files", "-z").strip("\0").split("\0")) - {""}
+
+
+def listing(path: Path) -> list[str]:
+    return sorted(p.relative_to(path).as_posix() for p in path.rglob("*"))
+
+
+def load_config(root: Path) -> dict[str, Any]:
+    data = yaml.safe_load((root / "challenge_config.yaml").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+# -- the repository init makes ------------------------------------------------------------------
+
+
+def test_init_makes_one_commit_on_challenge_with_the_template(
+    tmp_path: Path, run_cli: RunCli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dest = tmp_path / "my-challenge"
+    assert run_cli(["init", str(dest)]) == 0
+
+    assert git(dest, "symbolic-ref", "--short", "HEAD").strip() == "challenge"
+    assert git(dest, "rev-list", "--count", "HEAD").strip() == "1"
+    assert tracked(dest) == EXPECTED_FILES
+    assert git(dest, "status", "--porcelain", "--untracked-files=all") == ""
+    assert git(dest, "log", "-1", "--format=%s").strip() == scaffold.FIRST_COMMIT_MESSAGE
+    host = json.loads((dest / "github/host_config.json").read_text(encoding="utf-8"))
+    assert host == PLACEHOLDERS
+    assert not (dest / scaffold.WORKFLOW_PATH).exists()
+    assert load_config(dest)["title"] == scaffold.DEFAULT_TITLE
+    # nothing left behind from the staging folder
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".evalai-mirror")] == []
+
+    out = capsys.readouterr().out
+    assert "branch challenge" in out
+    for step in ("evalai-mirror validate", "pre-commit install", "evalai-mirror install-hooks",
+                 "git push -u origin challenge", "EVALAI_AUTH_TOKEN"):
+        assert step in out
+
+
+def test_init_fills_the_current_empty_folder(tmp_path: Path, run_cli: RunCli) -> None:
+    here = tmp_path / "empty"
+    here.mkdir()
+    assert run_cli(["init"], cwd=here) == 0
+    assert (here / ".git").is_dir()
+    assert tracked(here) == EXPECTED_FILES
+    assert sorted(os.listdir(here)) == sorted(
+        {p.split("/")[0] for p in EXPECTED_FILES} | {".git"}
+    )
+
+
+def test_init_refuses_a_non_empty_folder_and_writes_nothing(
+    tmp_path: Path, run_cli: RunCli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dest = tmp_path / "busy"
+    dest.mkdir()
+    (dest / "notes.txt").write_text("mine\n")
+    before = listing(tmp_path)
+
+    assert run_cli(["init", str(dest)]) == 1
+
+    assert listing(tmp_path) == before
+    assert (dest / "notes.txt").read_text() == "mine\n"
+    err = capsys.readouterr().err
+    assert "not empty (notes.txt)" in err
+    assert "evalai-mirror init my-challenge" in err
+    assert "Traceback" not in err
+
+
+def test_init_refuses_a_file(tmp_path: Path, run_cli: RunCli,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "challenge"
+    target.write_text("x")
+    assert run_cli(["init", str(target)]) == 1
+    assert target.read_text() == "x"
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_init_leaves_nothing_when_git_refuses_the_branch(
+    tmp_path: Path, run_cli: RunCli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli(["init", str(tmp_path / "new"), "--branch", "bad..name"]) == 1
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert run_cli(["init", str(empty), "--branch", "bad..name"]) == 1
+    assert sorted(os.listdir(tmp_path)) == ["empty", "home"]
+    assert os.listdir(empty) == []
+    assert "'bad..name' is not a valid branch name" in capsys.readouterr().err
+
+
+def test_init_on_another_branch_warns_when_it_would_not_sync(
+    tmp_path: Path, run_cli: RunCli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli(["init", str(tmp_path / "a"), "--branch", "challenge-2025"]) == 0
+    assert git(tmp_path / "a", "symbolic-ref", "--short", "HEAD").strip() == "challenge-2025"
+    assert "warning" not in capsys.readouterr().err
+
+    assert run_cli(["init", str(tmp_path / "b"), "--branch", "main"]) == 0
+    assert git(tmp_path / "b", "symbolic-ref", "--short", "HEAD").strip() == "main"
+    assert "not named challenge or challenge-*" in capsys.readouterr().err
+
+
+def test_no_commit_leaves_the_files_untracked(tmp_path: Path, run_cli: RunCli,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    dest = tmp_path / "c"
+    assert run_cli(["init", str(dest), "--no-commit"]) == 0
+    assert git(dest, "symbolic-ref", "--short", "HEAD").strip() == "challenge"
+    assert git(dest, "rev-parse", "-q", "--verify", "HEAD", check=False) == ""
+    assert tracked(dest) == set()
+    assert (dest / "challenge_config.yaml").is_file()
+    assert "git add -A && git commit" in capsys.readouterr().out
+
+
+# -- --title ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "title", ["Cats vs Dogs", "Cats: vs Dogs #1", "yes", "2024", "'quoted'", "Ünïcödé — ✓"]
+)
+def test_title_is_set_and_only_that_line_changes(
+    tmp_path: Path, run_cli: RunCli, title: str
+) -> None:
+    dest = tmp_path / "t"
+    assert run_cli(["init", str(dest), "--title", f"  {title} "]) == 0
+    assert load_config(dest)["title"] == title
+    template = scaffold.template_files()["challenge_config.yaml"].decode().splitlines()
+    written = (dest / "challenge_config.yaml").read_text(encoding="utf-8").splitlines()
+    assert len(template) == len(written)
+    changed = [(a, b) for a, b in zip(template, written, strict=True) if a != b]
+    assert len(changed) == 1 and changed[0][0].startswith("title: ")
+    assert (dest / "README.md").read_text(encoding="utf-8").startswith(f"# {title}\n")
+
+
+@pytest.mark.parametrize(
+    ("title", "message"),
+    [("   ", "--title is empty"), ("x" * 101, "101 characters; EvalAI allows at most 100"),
+     ("two\nlines", "line break")],
+)
+def test_bad_title_is_refused_before_anything_is_written(
+    tmp_path: Path, run_cli: RunCli, capsys: pytest.CaptureFixture[str], title: str,
+    message: str,
+) -> None:
+    dest = tmp_path / "t"
+    assert run_cli(["init", str(dest), "--title", title]) == 1
+    assert not dest.exists()
+    assert message in capsys.readouterr().err
+
+
+# -- the template's content ---------------------------------------------------------------------
+
+
+def test_template_challenge_is_live_and_consistent() -> None:
+    files = scaffold.render(scaffold.Options())
+    config = yaml.safe_load(files["challenge_config.yaml"])
+    now = datetime.utcnow()
+    start, end = config["start_date"], config["end_date"]
+    assert isinstance(start, datetime) and isinstance(end, datetime)
+    assert start < now < end and end.year >= 2099
+    for phase in config["challenge_phases"]:
+        assert start <= phase["start_date"] < now < phase["end_date"] <= end
+        assert phase["description"] in files
+        assert phase["test_annotation_file"] in files
+    for key in ("description", "evaluation_details", "terms_and_conditions",
+                "submission_guidelines", "image"):
+        assert config[key] in files
+    labels = config["leaderboard"][0]["schema"]["labels"]
+    assert config["leaderboard"][0]["schema"]["default_order_by"] in labels
+    split_ids = {s["id"] for s in config["dataset_splits"]}
+    phase_ids = {p["id"] for p in config["challenge_phases"]}
+    for entry in config["challenge_phase_splits"]:
+        assert entry["dataset_split_id"] in split_ids
+        assert entry["challenge_phase_id"] in phase_ids
+    assert not any(b"__" + m + b"__" in data for data in files.values()
+                   for m in (b"TITLE", b"HOOKS_REPO", b"HOOKS_REV", b"BRANCH", b"VERSION"))
+
+
+def test_evaluation_script_scores_each_phase_on_its_split(tmp_path: Path) -> None:
+    """The template's evaluate() returns the leaderboard's labels for the config's splits."""
+    root = tmp_path / "c"
+    root.mkdir()
+    scaffold.write_files(root, scaffold.render(scaffold.Options()))
+    config = load_config(root)
+    labels = set(config["leaderboard"][0]["schema"]["labels"])
+    splits = {s["id"]: s["codename"] for s in config["dataset_splits"]}
+    phases = {p["id"]: p for p in config["challenge_phases"]}
+    for entry in config["challenge_phase_splits"]:
+        phase = phases[entry["challenge_phase_id"]]
+        annotation = root / phase["test_annotation_file"]
+        truth = json.loads(annotation.read_text())["labels"]
+        submission = tmp_path / "submission.json"
+        submission.write_text(json.dumps({"predictions": [truth[0]] + [None] * (len(truth) - 1)}))
+        proc = subprocess.run(
+            [sys.executable, "-c",
+             "import json, sys; from evaluation_script import evaluate; "
+             "print(json.dumps(evaluate(sys.argv[1], sys.argv[2], sys.argv[3], "
+             "submission_metadata={})))",
+             str(annotation), str(submission), phase["codename"]],
+            cwd=root, capture_output=True, text=True, check=True,
+        )
+        output = json.loads(proc.stdout)
+        [result] = output["result"]
+        split = splits[entry["dataset_split_id"]]
+        assert set(result) == {split}
+        assert set(result[split]) == labels
+        assert result[split]["Accuracy"] == pytest.approx(100.0 / len(truth))
+        assert output["submission_result"] == result
+
+
+def test_the_template_passes_validate(tmp_path: Path) -> None:
+    if importlib.util.find_spec("evalai_mirror.validate") is None:
+        pytest.skip("evalai_mirror.validate is not written yet")
+    from evalai_mirror.source import WorkTreeSource
+    from evalai_mirror.validate import validate_source
+
+    root = tmp_path / "c"
+    root.mkdir()
+    scaffold.write_files(root, scaffold.render(scaffold.Options(title="A title: with colon")))
+    assert validate_source(WorkTreeSource(root)) == []
+    # and the check is real: the same tree without its title fails
+    config = root / "challenge_config.yaml"
+    config.write_text(scaffold.set_title(config.read_text(encoding="utf-8"), ""), encoding="utf-8")
+    assert validate_source(WorkTreeSource(root)) != []
+
+
+# -- pre-commit --------------------------------------------------------------------------------
+
+
+def test_pre_commit_config_uses_our_hooks_and_the_overrides(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    dest = tmp_path / "p"
+    assert run_cli(["init", str(dest)]) == 0
+    config = yaml.safe_load((dest / ".pre-commit-config.yaml").read_text())
+    assert config["default_install_hook_types"] == ["pre-commit", "pre-push"]
+    [repo] = config["repos"]
+    assert repo["repo"] == scaffold.HOOKS_REPO_URL
+    assert repo["rev"] == f"v{__version__}"
+    ids = [hook["id"] for hook in repo["hooks"]]
+    assert ids == ["evalai-validate", "evalai-push"]
+    manifest = yaml.safe_load((PROJECT_ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert set(ids) <= {hook["id"] for hook in manifest}
+
+    local = tmp_path / "hooks at here"
+    dest2 = tmp_path / "q"
+    assert run_cli(["init", str(dest2), "--hooks-repo", str(local), "--hooks-rev", "abc123"]) == 0
+    [repo2] = yaml.safe_load((dest2 / ".pre-commit-config.yaml").read_text())["repos"]
+    assert (repo2["repo"], repo2["rev"]) == (str(local), "abc123")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "validate-config", ".pre-commit-config.yaml"],
+        cwd=dest2, capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_pre_commit_install_sets_both_hook_types(
+    tmp_path: Path, run_cli: RunCli, hook_repo: tuple[Path, str]
+) -> None:
+    path, sha = hook_repo
+    dest = tmp_path / "h"
+    assert run_cli(["init", str(dest), "--hooks-repo", str(path), "--hooks-rev", sha]) == 0
+    proc = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "install"],
+        cwd=dest, capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    hooks = dest / ".git" / "hooks"
+    for name in ("pre-commit", "pre-push"):
+        assert "pre-commit" in (hooks / name).read_text()
+
+
+@pytest.mark.slow
+def test_the_validate_hook_passes_on_a_fresh_repository(
+    tmp_path: Path, run_cli: RunCli, hook_repo: tuple[Path, str]
+) -> None:
+    if not (PROJECT_ROOT / "evalai_mirror" / "commands" / "validate.py").exists():
+        pytest.skip("the validate command is not written yet")
+    path, sha = hook_repo
+    dest = tmp_path / "h"
+    assert run_cli(["init", str(dest), "--hooks-repo", str(path), "--hooks-rev", sha]) == 0
+    proc = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "run", "evalai-validate", "--all-files"],
+        cwd=dest, capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Passed" in proc.stdout
+
+
+# -- GitHub Actions -----------------------------------------------------------------------------
+
+
+def test_github_actions_writes_the_scheduled_pull_workflow(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    dest = tmp_path / "g"
+    assert run_cli(["init", str(dest), "--github-actions", "--branch", "challenge-x"]) == 0
+    assert scaffold.WORKFLOW_PATH in tracked(dest)
+    text = (dest / scaffold.WORKFLOW_PATH).read_text(encoding="utf-8")
+    workflow = yaml.safe_load(text)
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as True
+    assert triggers["schedule"][0]["cron"] == "*/30 * * * *"
+    assert "workflow_dispatch" in triggers
+    assert workflow["permissions"] == {"contents": "write"}
+    steps = workflow["jobs"]["pull"]["steps"]
+    checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"] == {"ref": "challenge-x", "fetch-depth": 0}
+    assert any(s.get("uses", "").startswith("actions/setup-python@") for s in steps)
+    assert any("pip install" in s.get("run", "") and "evalai-mirror" in s["run"] for s in steps)
+    [pull] = [s for s in steps if "evalai-mirror pull" in s.get("run", "")]
+    assert pull["run"] == "evalai-mirror pull --commit --git-push"
+    assert pull["env"] == {
+        "EVALAI_AUTH_TOKEN": "${{ secrets.EVALAI_AUTH_TOKEN }}",
+        "EVALAI_HOST_URL": "${{ vars.EVALAI_HOST_URL }}",
+        "EVALAI_TEAM_PK": "${{ vars.EVALAI_TEAM_PK }}",
+    }
+    cache_paths = {s["with"]["path"] for s in steps if "actions/cache" in s.get("uses", "")}
+    assert cache_paths == {".git/evalai-mirror"}
+    assert "__BRANCH__" not in text and "__VERSION__" not in text
+
+
+# -- packaging ----------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_the_template(tmp_path: Path, hook_repo: tuple[Path, str]) -> None:
+    """A non-editable build ships every template file (package data, dot files included)."""
+    path, _sha = hook_repo
+    out = tmp_path / "wheel"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(path)],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    [wheel] = list(out.glob("evalai_mirror-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    expected = {f"evalai_mirror/templates/challenge/{p}" for p in EXPECTED_FILES}
+    expected.add("evalai_mirror/templates/workflows/evalai-mirror.yml")
+    assert expected <= names
