@@ -216,7 +216,7 @@ def create(dest: Path, options: Options, *, commit: bool = True) -> Created:
     parent = dest if existed else dest.parent
     if not parent.is_dir():
         raise UsageError(
-            f"{parent} does not exist", hint=f"create it first (mkdir -p {parent})"
+            f"{parent} does not exist", hint=f"create it first with: mkdir -p {parent}"
         )
     staging = Path(tempfile.mkdtemp(prefix=".evalai-mirror-init-", dir=parent))
     try:

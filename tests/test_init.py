@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import os
 import subprocess
@@ -270,6 +271,22 @@ def test_the_template_passes_validate(tmp_path: Path) -> None:
     config = root / "challenge_config.yaml"
     config.write_text(scaffold.set_title(config.read_text(encoding="utf-8"), ""), encoding="utf-8")
     assert validate_source(WorkTreeSource(root)) != []
+
+
+def test_the_first_commit_makes_a_zip_evalai_accepts(tmp_path: Path, run_cli: RunCli) -> None:
+    """What push would upload from the new repository passes EvalAI's checks, token file out."""
+    from evalai_mirror.git import GitRepo
+    from evalai_mirror.validate import validate_zip_bytes
+    from evalai_mirror.zipbuild import build_challenge_zip
+
+    dest = tmp_path / "z"
+    assert run_cli(["init", str(dest), "--github-actions"]) == 0
+    data = build_challenge_zip(GitRepo.open(dest).commit_source("HEAD"))
+    names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
+    assert {"challenge_config.yaml", "evaluation_script.zip", "logo.jpg"} <= names
+    assert not any(n.startswith(("github/", ".github/")) for n in names)
+    assert validate_zip_bytes(data) == []
+    assert run_cli(["validate"], cwd=dest) == 0
 
 
 # -- pre-commit --------------------------------------------------------------------------------
