@@ -1,0 +1,195 @@
+"""``evalai-mirror validate``: check challenge_config.yaml offline, as EvalAI's server would.
+
+Prints one line per problem, ``challenge_config.yaml:LINE: <EvalAI's message>``, then a summary;
+exits 0 when EvalAI would accept the configuration and 1 when it would not.  ``--remote`` asks
+the EvalAI server's validate endpoint instead.  Kept light: no git, HTTP or ruamel imports
+unless ``--remote`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from evalai_mirror import ui
+from evalai_mirror.errors import MirrorError, UsageError
+
+CONFIG_NAMES = ("challenge_config.yaml", "challenge_config.yml")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "path",
+        nargs="?",
+        metavar="PATH",
+        help="the challenge repository or its challenge_config.yaml (default: found from the "
+        "current directory upwards)",
+    )
+    parser.add_argument("--json", action="store_true", help="print {valid, problems} as JSON")
+    parser.add_argument(
+        "--remote",
+        action="store_true",
+        help="ask the EvalAI server's validate endpoint instead of checking offline",
+    )
+    parser.add_argument(
+        "--quiet", "-q", action="store_true", help="print only the problems, no hints or summary"
+    )
+
+
+def _configs_in(folder: Path) -> list[str]:
+    return [name for name in CONFIG_NAMES if (folder / name).is_file()]
+
+
+def find_config(path: str | None, cwd: Path | None = None) -> tuple[Path, list[str]]:
+    """The challenge root and the config file names found in it."""
+    start = Path(cwd or os.getcwd())
+    if path:
+        target = (start / path).resolve()
+        if target.is_file():
+            return target.parent, [target.name]
+        if not target.is_dir():
+            raise UsageError(
+                f"{path} does not exist",
+                hint="pass the challenge repository folder or its challenge_config.yaml",
+            )
+        names = _configs_in(target)
+        if not names:
+            raise UsageError(
+                f"there is no challenge_config.yaml in {path}",
+                hint="pass the challenge repository folder (EvalAI-Starters layout)",
+            )
+        return target, names
+    for folder in (start.resolve(), *start.resolve().parents):
+        names = _configs_in(folder)
+        if names:
+            return folder, names
+    raise UsageError(
+        f"no challenge_config.yaml in {start} or any folder above it",
+        hint="run this inside the challenge repository, or pass its path",
+    )
+
+
+def _problem_dict(problem: Any) -> dict[str, Any]:
+    return {
+        "message": problem.message,
+        "path": problem.path,
+        "line": problem.line,
+        "crash": problem.crash,
+        "hint": problem.hint,
+    }
+
+
+def _show(problem: Any, root: Path, quiet: bool) -> None:
+    shown = os.path.relpath(root / problem.path)
+    where = f"{shown}:{problem.line}: " if problem.line else f"{shown}: "
+    lines = [line.rstrip() for line in problem.message.strip("\n").split("\n")]
+    label = ui.colour("error (EvalAI would answer 500): ", "red") if problem.crash else ""
+    ui.out(where + label + lines[0])
+    for extra in lines[1:]:
+        ui.out("    " + extra.strip())
+    if problem.hint and not quiet:
+        ui.out(ui.colour(f"    hint: {problem.hint}", "dim"))
+
+
+def _offline(root: Path, names: list[str], args: argparse.Namespace) -> int:
+    from evalai_mirror import validate
+    from evalai_mirror.source import WorkTreeSource
+
+    if len(names) > 1:
+        problems = [
+            validate.Problem(
+                validate.MULTIPLE_YAML.format(len(names)),
+                names[0],
+                None,
+                hint="keep only challenge_config.yaml",
+            )
+        ]
+    else:
+        problems = validate.validate_source(WorkTreeSource(root), names[0])
+    if args.json:
+        ui.out(
+            json.dumps(
+                {"valid": not problems, "problems": [_problem_dict(p) for p in problems]}, indent=2
+            )
+        )
+        return 1 if problems else 0
+    for problem in problems:
+        _show(problem, root, args.quiet)
+    config = os.path.relpath(root / names[0])
+    if not args.quiet:
+        if problems:
+            count = len(problems)
+            noun = "problem" if count == 1 else "problems"
+            ui.out(f"{config}: {count} {noun}; EvalAI would refuse this configuration.")
+        else:
+            ui.out(f"{config}: valid (checked offline against EvalAI's rules).")
+            for limit in validate.OFFLINE_LIMITS[:1]:
+                ui.out(ui.colour(f"note: not checked offline: {limit}", "dim"))
+    return 1 if problems else 0
+
+
+def _remote(root: Path, args: argparse.Namespace) -> int:
+    from evalai_mirror import settings as settings_mod
+    from evalai_mirror.api import EvalAIClient
+    from evalai_mirror.errors import SettingsError
+    from evalai_mirror.source import WorkTreeSource
+    from evalai_mirror.zipbuild import build_challenge_zip
+
+    resolved = settings_mod.resolve(args, cwd=root)
+    repository = getattr(getattr(resolved, "repo", None), "repository", None)
+    if not repository:
+        from evalai_mirror.git import GitRepo
+
+        try:
+            repository = GitRepo.open(root).origin_repository()
+        except MirrorError:
+            repository = None
+    if not repository:
+        raise SettingsError(
+            "the repository identity (owner/name) is unknown",
+            hint="set `repository: owner/name` in .evalai-mirror.yml or add a GitHub origin remote",
+        )
+    ui.warn(
+        "EvalAI's validate endpoint stores the uploaded zip as the configuration of an existing "
+        f"challenge for {repository}; use the offline check (without --remote) to avoid that."
+    )
+    client = EvalAIClient(resolved.connection())
+    try:
+        zip_bytes = build_challenge_zip(WorkTreeSource(root))
+        message = client.validate_zip(zip_bytes, repository)
+    finally:
+        client.close()
+    if args.json:
+        ui.out(json.dumps({"valid": True, "problems": [], "server": message}, indent=2))
+    else:
+        ui.out(message)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    root, names = find_config(args.path)
+    if args.remote:
+        from evalai_mirror.errors import BadRequestError
+
+        try:
+            return _remote(root, args)
+        except BadRequestError as exc:
+            body = exc.body if isinstance(exc.body, dict) else {}
+            text = str(body.get("error") or exc.message)
+            if args.json:
+                problem = {
+                    "message": text,
+                    "path": names[0],
+                    "line": None,
+                    "crash": False,
+                    "hint": None,
+                }
+                ui.out(json.dumps({"valid": False, "problems": [problem]}, indent=2))
+            else:
+                for line in text.strip("\n").split("\n"):
+                    ui.out(f"{names[0]}: {line.strip()}")
+            return 1
+    return _offline(root, names, args)

@@ -1,0 +1,126 @@
+"""Load YAML exactly as EvalAI does, and remember the line of every key.
+
+EvalAI reads ``challenge_config.yaml`` with ``yaml.safe_load`` (PyYAML, YAML 1.1: ``yes``/``no``
+are booleans, an unquoted ``2024-01-01 00:00:00`` is a ``datetime``).  :func:`load` gives the
+same data, plus a side table ``{path: line}`` where a path is a tuple of mapping keys and
+sequence indexes, e.g. ``("challenge_phases", 0, "codename")``, and a line is 1-based.
+
+Parsing uses the C loader when PyYAML has it (fast).  The pure-Python loader is what the server
+runs, so when parsing fails the text is parsed again with it, to get the server's exact message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+Path = tuple[Any, ...]
+
+_FastLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class YamlSyntaxError(Exception):
+    """The text is not valid YAML.  ``server_message`` is what EvalAI answers for it."""
+
+    def __init__(self, server_message: str, line: int | None, column: int | None) -> None:
+        super().__init__(server_message)
+        self.server_message = server_message
+        self.line = line
+        self.column = column
+
+
+class Loaded:
+    """The parsed document and the 1-based line of every key and sequence item."""
+
+    __slots__ = ("data", "lines")
+
+    def __init__(self, data: Any, lines: dict[Path, int]) -> None:
+        self.data = data
+        self.lines = lines
+
+    def line(self, path: Path) -> int | None:
+        """The line of ``path``, or of its nearest ancestor that has one."""
+        while True:
+            found = self.lines.get(path)
+            if found is not None:
+                return found
+            if not path:
+                return None
+            path = path[:-1]
+
+
+def server_error_message(exc: yaml.YAMLError) -> tuple[str, int | None, int | None]:
+    """EvalAI's text for a YAML error: ``"\\n{Problem} in line {l}, column {c}\\n"``."""
+    problem = getattr(exc, "problem", None)
+    description = None if problem is None else str(problem).capitalize()
+    mark = getattr(exc, "problem_mark", None)
+    line = None if mark is None else mark.line + 1
+    column = None if mark is None else mark.column + 1
+    return f"\n{description} in line {line}, column {column}\n", line, column
+
+
+def _record(loader: yaml.SafeLoader, node: yaml.Node, path: Path, lines: dict[Path, int]) -> None:
+    stack: list[tuple[yaml.Node, Path]] = [(node, path)]
+    while stack:
+        current, where = stack.pop()
+        if isinstance(current, yaml.MappingNode):
+            for key_node, value_node in current.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                try:
+                    key = loader.construct_object(key_node)
+                except yaml.YAMLError:
+                    continue
+                try:
+                    hash(key)
+                except TypeError:
+                    continue
+                child = (*where, key)
+                lines.setdefault(child, key_node.start_mark.line + 1)
+                stack.append((value_node, child))
+        elif isinstance(current, yaml.SequenceNode):
+            for index, item in enumerate(current.value):
+                child = (*where, index)
+                lines.setdefault(child, item.start_mark.line + 1)
+                stack.append((item, child))
+
+
+def _parse(text: str, loader_class: type[yaml.SafeLoader]) -> Loaded:
+    loader = loader_class(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return Loaded(None, {})
+        data = loader.construct_document(node)
+        lines: dict[Path, int] = {(): node.start_mark.line + 1}
+        _record(loader, node, (), lines)
+        return Loaded(data, lines)
+    finally:
+        loader.dispose()
+
+
+def load(text: str | bytes) -> Loaded:
+    """Parse ``text`` as ``yaml.safe_load`` would; raise :class:`YamlSyntaxError` if it fails.
+
+    Exceptions that are not YAML errors (a timestamp like ``2024-13-45 00:00:00`` raises
+    ``ValueError``) propagate, as they do on the server, where they become a 500.
+    """
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    if _FastLoader is not yaml.SafeLoader:
+        try:
+            return _parse(text, _FastLoader)
+        except yaml.YAMLError:
+            pass
+    # The pure-Python loader is the server's: its result and its messages are the ones that count.
+    try:
+        return _parse(text, yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        message, line, column = server_error_message(exc)
+        raise YamlSyntaxError(message, line, column) from None
+
+
+def safe_load(text: str | bytes) -> Any:
+    """Only the data, as ``yaml.safe_load`` returns it."""
+    return load(text).data
