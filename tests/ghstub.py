@@ -30,12 +30,17 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 READ = "admin:repo_hook, read:repo_hook, repo, write:repo_hook"
 WRITE = "admin:repo_hook, repo, write:repo_hook"
 DELETE = "admin:repo_hook, repo"
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log(self, type: str, message: str, *args: Any) -> None:
+        pass  # keep test output clean; GitHubStub.log records every request
 
 
 @dataclass
@@ -91,7 +96,9 @@ class GitHubStub:
         self.page_size = page_size
         self._ids = itertools.count(1001)
         self._lock = threading.Lock()
-        self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
+        self._server = make_server(
+            "127.0.0.1", 0, self._app, threaded=True, request_handler=_QuietHandler
+        )
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
