@@ -363,3 +363,16 @@ def test_verify_bad_input_says_what_to_fix(
     code, _, err = webhook("verify", "--secret-env", "HOOK_SECRET", "--payload",
                            str(tmp_path / "missing.json"), "--headers", str(unsigned))
     assert code == 1 and "cannot read" in err and "missing.json" in err
+
+
+def test_default_host_is_said_out_loud(
+    gh: GitHubStub, challenge_repo: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("AUTH_TOKEN", TOKEN)
+    code = run_cli(["webhook", "install", "--api-url", gh.url], cwd=challenge_repo)
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "no EvalAI host configured, using the default https://eval.ai" in err
+    (hook,) = gh.hooks(REPO)
+    assert hook.config["url"] == "https://eval.ai/api/v1/challenges/github/webhook/"

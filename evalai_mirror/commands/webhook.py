@@ -88,7 +88,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_target_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("GitHub")
+    group = parser.add_argument_group(
+        "GitHub", f"The GitHub token comes from {TOKEN_HELP}, never from a flag."
+    )
     group.add_argument(
         "--repo", metavar="OWNER/NAME", help="the GitHub repository (default: from origin)"
     )
@@ -242,6 +244,11 @@ def _install(args: argparse.Namespace) -> int:
     from evalai_mirror.github import hooks_to, unreachable_reason
 
     target = _target(args)
+    if target.host_source == "default" and not getattr(args, "payload_url", None):
+        ui.warn(
+            f"no EvalAI host configured, using the default {target.host_url}: set --host-url, "
+            "EVALAI_HOST_URL or evalai_host_url in github/host_config.json if that is not yours"
+        )
     reason = unreachable_reason(target.payload_url)
     if reason:
         ui.out(
