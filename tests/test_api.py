@@ -443,3 +443,15 @@ def test_create_vs_update_status(replay: Replay) -> None:
         assert client.create_or_update(b"PK", "a/b", "c")[0] is True
         created, message = client.create_or_update(b"PK", "a/b", "c")
     assert created is False and "updated successfully" in message
+
+
+def test_throttled_by_sandbox(created: tuple[Any, int]) -> None:
+    sandbox, pk = created
+    sandbox.set_throttle(2)
+    with _client(sandbox) as client:
+        client.get_challenge(pk)
+        client.get_challenge(pk)
+        with pytest.raises(ThrottledError) as info:
+            client.get_challenge(pk)
+    assert info.value.retry_after is not None and info.value.retry_after > 0
+    assert "try again in" in str(info.value)
