@@ -357,6 +357,17 @@ class SandboxApp:
             return json_response({"Success": text}, 201)
         return json_response({"Success": f"The challenge {title} has been updated successfully"})
 
+    def _edited_challenge(self, given: Any) -> int:
+        if given is not None:
+            return int(given)
+        challenges = self.service.store.all("challenge")
+        if len(challenges) != 1:
+            raise Refused(
+                400,
+                {"detail": f"the sandbox has {len(challenges)} challenges: name one (--challenge PK)"},
+            )
+        return int(challenges[0]["id"])
+
     # -- /_sandbox/ -----------------------------------------------------------------------
     def _control(self, request: Request) -> Response:
         adapter = _CONTROL.bind_to_environ(request.environ)
@@ -397,7 +408,7 @@ class SandboxApp:
                 return json_response(fault.to_json(), 201)
             return json_response({"faults": [f.to_json() for f in self.faults.pending()]})
         if endpoint == "edit":
-            pk = int(data["challenge"])
+            pk = self._edited_challenge(data.get("challenge"))
             changes = data.get("fields") or {}
             if not isinstance(changes, dict):
                 raise ValueError("fields must be an object")
