@@ -62,23 +62,22 @@ def same(a: Any, b: Any) -> bool:
 class MergeResult:
     fields: dict[str, FieldResult]
 
-    @property
-    def to_remote(self) -> dict[str, Any]:
-        """Key -> value that EvalAI must receive."""
+    def _to(self, side: Literal["local", "remote"]) -> dict[str, Any]:
         return {
             key: res.value
             for key, res in self.fields.items()
-            if not res.is_conflict and not same(res.value, res.remote)
+            if not res.is_conflict and not same(res.value, getattr(res, side))
         }
+
+    @property
+    def to_remote(self) -> dict[str, Any]:
+        """Key -> value that EvalAI must receive."""
+        return self._to("remote")
 
     @property
     def to_local(self) -> dict[str, Any]:
         """Key -> value that the working copy must receive."""
-        return {
-            key: res.value
-            for key, res in self.fields.items()
-            if not res.is_conflict and not same(res.value, res.local)
-        }
+        return self._to("local")
 
     @property
     def conflicts(self) -> list[FieldResult]:
@@ -88,7 +87,8 @@ class MergeResult:
     def agreed(self) -> dict[str, Any]:
         """The new base: the settled value of every key, the old base value for conflicts.
 
-        Keys whose settled value is MISSING (gone on both sides) are left out.
+        Keys whose settled value is MISSING (gone on both sides) are left out, and so are
+        conflicts when there was no base: keep merging those with ``base=None`` until resolved.
         """
         result: dict[str, Any] = {}
         for key, res in self.fields.items():

@@ -333,7 +333,7 @@ def _plan(
                     f"{_show(path[: depth + 1])} does not exist ({where} has "
                     f"{len(node.value)} items)",
                     path=filename,
-                    line=_line(node),
+                    line=_line(key_node if key_node is not None else node),
                     hint="check the list in the file",
                 )
             parent_flow = bool(node.flow_style)
@@ -347,10 +347,11 @@ def _plan(
                 hint="check the structure of the file",
             )
     if _kind(node) != "scalar":
+        what = {"map": "a mapping", "seq": "a list"}.get(_kind(node), "not a plain value")
         raise ConfigError(
-            f"{_show(path)} is a {_kind(node)} and not a single value",
+            f"{_show(path)} is {what} and not a single value",
             path=filename,
-            line=_line(node),
+            line=_line(key_node if key_node is not None else node),
             hint="edit it by hand",
         )
     return _replace(text, node, key_node, value, style, eol, parent_flow, order)
@@ -416,7 +417,7 @@ def _insert(
     key_text = render_scalar(key)
     line = " " * indent + key_text + ": " + render_scalar(value, style=style) + eol
     if newline == -1:
-        return _Edit(len(text), len(text), eol + line, order)
+        return _Edit(len(text), len(text), eol + line[: -len(eol)], order)
     return _Edit(newline + 1, newline + 1, line, order)
 
 
