@@ -384,9 +384,10 @@ def _replace(
         trailing = trailing_match.group(0) if trailing_match else ""
         new = None
         if isinstance(value, str):
-            first = span.split("\n", 2)
-            indent = len(first[1]) - len(first[1].lstrip(" ")) if len(first) > 1 else 2
-            new = _render_block(value, max(indent, 1), eol)
+            lines = [line for line in span.split("\n")[1:] if line.strip()]
+            indent = len(lines[0]) - len(lines[0].lstrip(" ")) if lines else 0
+            least = 1 if key_node is None else int(key_node.start_mark.column) + 1
+            new = _render_block(value, max(indent, least), eol)
         if new is None:
             new = render_scalar(value, in_flow=in_flow, style=style)
         return _Edit(start, end, prefix + new + trailing, order)

@@ -110,6 +110,15 @@ def test_styles_are_kept(old: str, value: Any, expected: str) -> None:
     assert set_scalars(old, {path: value}) == expected
 
 
+def test_nested_block_scalar_keeps_its_indentation() -> None:
+    text = "phases:\n  - notes: >\n      folded\n      text\n    id: 1\n"
+    new = set_scalars(text, {("phases", 0, "notes"): "one\ntwo"})
+    assert new == "phases:\n  - notes: |-\n      one\n      two\n    id: 1\n"
+    assert yaml.safe_load(new) == {"phases": [{"notes": "one\ntwo", "id": 1}]}
+    blank_first = "a:\n  b: |\n\n    x\n  c: 1\n"
+    assert yaml.safe_load(set_scalars(blank_first, {("a", "b"): "y"})) == {"a": {"b": "y", "c": 1}}
+
+
 def test_absent_key_is_added_at_the_end_of_its_mapping() -> None:
     new = set_scalars(
         FIXTURE_TEXT, {("challenge_phases", 0, "allowed_submission_file_types"): ".json, .csv"}
