@@ -373,8 +373,9 @@ class GitRepo:
         assert sha is not None
         return sha
 
-    def push(self, remote: str, branch: str, *, verify: bool = True) -> None:
-        """Push local ``branch`` to the branch of the same name on ``remote``."""
+    def push(self, remote: str, branch: str, *, verify: bool = True) -> str:
+        """Push local ``branch`` to the branch of the same name on ``remote``; what git and
+        the hooks it ran wrote (git writes progress and hook output to stderr)."""
         args = ["push"]
         if not verify:
             args.append("--no-verify")
@@ -382,7 +383,7 @@ class GitRepo:
             *args, "--", remote, f"refs/heads/{branch}:refs/heads/{branch}"
         )
         if status == 0:
-            return
+            return err
         message = _git_message(_Failure(err)) if err.strip() else f"exit status {status}"
         if "rejected" in message or "fetch first" in message or "non-fast-forward" in message:
             hint = f"run `git pull {remote} {branch}` first, then push again"
@@ -391,6 +392,21 @@ class GitRepo:
         else:
             hint = f"check `git remote get-url {remote}` and your access to it"
         raise GitError(f"git push to {remote} failed: {message}", hint=hint)
+
+    def add_remote(self, name: str, url: str) -> None:
+        """Add the remote ``name`` pointing at ``url``."""
+        self._git("remote", "add", "--", name, url, hint=f"see `git remote -v`; {name} may exist")
+
+    def set_config(self, key: str, value: str) -> None:
+        """Set ``key`` in this repository's own config (.git/config)."""
+        self._git("config", "--local", "--", key, value, hint="check the key's spelling")
+
+    def log_oneline(self, count: int = 10) -> list[str]:
+        """The newest ``count`` commits of HEAD as ``<short sha> <subject>``."""
+        if self.head_sha() is None:
+            return []
+        out = self._git("log", f"-{int(count)}", "--format=%h %s", "--")
+        return out.splitlines()
 
     def hooks_dir(self) -> Path:
         """The folder git runs hooks from (``core.hooksPath`` when set)."""
@@ -407,3 +423,19 @@ class _Failure(Exception):
     def __init__(self, stderr: str) -> None:
         super().__init__(stderr)
         self.stderr = stderr
+
+
+def init_bare(path: str | Path) -> Path:
+    """A new bare repository at ``path`` (e.g. a stand-in for a GitHub remote)."""
+    import git
+
+    target = Path(path)
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        git.Repo.init(target, bare=True)
+    except git.GitError as exc:
+        raise GitError(
+            f"git init --bare failed in {target}: {_git_message(exc)}",
+            hint="check that the folder is writable",
+        ) from exc
+    return target
