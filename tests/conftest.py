@@ -11,6 +11,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -137,3 +138,75 @@ def run_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
         return main(argv)
 
     yield _run
+
+
+# -- the EvalAI sandbox (evalai_mirror.sandbox) ------------------------------------------------
+def build_challenge_zip(root: Path, *, drop: tuple[str, ...] = (), config: str | None = None) -> bytes:
+    """The EvalAI-Starters zip of the challenge at ``root``, built with zipfile: the config and
+    the files it names at the root, ``evaluation_script.zip`` inside; ``drop`` leaves paths out
+    and ``config`` replaces challenge_config.yaml's text."""
+    import io
+    import zipfile
+
+    skip = ("github/", "evaluation_script/", ".git/")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        script = io.BytesIO()
+        with zipfile.ZipFile(script, "w", zipfile.ZIP_DEFLATED) as inner:
+            for path in sorted((root / "evaluation_script").rglob("*")):
+                if path.is_file():
+                    inner.write(path, path.relative_to(root / "evaluation_script").as_posix())
+        if "evaluation_script.zip" not in drop:
+            archive.writestr("evaluation_script.zip", script.getvalue())
+        for path in sorted(root.rglob("*")):
+            rel = path.relative_to(root).as_posix()
+            if not path.is_file() or rel.startswith(skip) or rel in drop or rel == "README.md":
+                continue
+            if rel == "challenge_config.yaml" and config is not None:
+                archive.writestr(rel, config)
+            else:
+                archive.write(path, rel)
+    return buf.getvalue()
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[object]:
+    """A fresh SandboxServer on a free 127.0.0.1 port, state in a tmp folder, no throttling
+    (a test that wants it calls ``sandbox.set_throttle(N)``)."""
+    from evalai_mirror.sandbox import SandboxServer
+
+    server = SandboxServer(tmp_path / "sandbox-data", throttle_per_minute=0).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def sandbox_env(sandbox: object, monkeypatch: pytest.MonkeyPatch) -> object:
+    """The sandbox, with EVALAI_HOST_URL / EVALAI_AUTH_TOKEN / EVALAI_TEAM_PK set for the CLI."""
+    for key, value in sandbox.env().items():  # type: ignore[attr-defined]
+        monkeypatch.setenv(key, value)
+    return sandbox
+
+
+@pytest.fixture
+def sandbox_challenge(sandbox: object) -> tuple[object, int]:
+    """The sandbox with the fixture challenge created through the real zip endpoint, as
+    ``host-org/random-challenge``: (sandbox, challenge pk)."""
+    import requests
+
+    server: Any = sandbox
+    response = requests.post(
+        f"{server.url}/api/challenges/challenge/challenge_host_team/{server.team_pk}"
+        "/create_or_update_github_challenge/",
+        headers={"Authorization": f"Bearer {server.token}"},
+        files={"zip_configuration": ("challenge.zip", build_challenge_zip(FIXTURE))},
+        data={"GITHUB_REPOSITORY": "host-org/random-challenge"},
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    pk = server.challenge_pk("host-org/random-challenge")
+    assert pk is not None
+    server.clear_requests()
+    return sandbox, int(pk)

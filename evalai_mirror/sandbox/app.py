@@ -51,7 +51,8 @@ _HTML_404 = "<!doctype html>\n<html lang=\"en\">\n<head>\n  <title>Not Found</ti
 
 Handler = Callable[..., Response]
 
-_RULES = [
+def _rules() -> list[Rule]:
+    return [
     Rule("/api/challenges/challenge/challenge_host_team/<int:team>/validate_challenge_config/",
          endpoint="validate_zip", methods=["POST"]),
     Rule("/api/challenges/challenge/challenge_host_team/<int:team>/create_or_update_github_challenge/",
@@ -67,7 +68,7 @@ _RULES = [
     Rule("/api/challenges/<int:pk>/challenge_phase_split",
          endpoint="phase_splits", methods=["GET"]),
     Rule("/media/logos/<name>", endpoint="media", methods=["GET"]),
-]  # fmt: skip
+    ]  # fmt: skip
 
 _CONTROL = Map(
     [
@@ -119,7 +120,7 @@ class SandboxApp:
         self.log = log
         self.page_size = page_size
         self.on_request = on_request
-        self.url_map = Map(_RULES, strict_slashes=True, merge_slashes=False)
+        self.url_map = Map(_rules(), strict_slashes=True, merge_slashes=False)
 
     # -- WSGI -----------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:

@@ -75,7 +75,10 @@ class SandboxServer:
             HOST, self._port, self.app, threaded=True, request_handler=_QuietHandler
         )
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="evalai-sandbox", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="evalai-sandbox",
+            daemon=True,
         )
         self._thread.start()
         return self
