@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import tempfile
 import threading
 from collections.abc import Callable
@@ -18,6 +19,16 @@ from evalai_mirror.sandbox.service import HOST_TEAM_PK, Service
 from evalai_mirror.sandbox.store import Store
 
 HOST = "127.0.0.1"
+
+
+def _check_free(port: int) -> None:
+    """OSError when 127.0.0.1:port cannot be bound (werkzeug would print and exit instead)."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((HOST, port))
+    finally:
+        probe.close()
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -71,6 +82,8 @@ class SandboxServer:
         """Bind 127.0.0.1 and serve in a background thread (OSError if the port is taken)."""
         if self._server is not None:
             return self
+        if self._port:
+            _check_free(self._port)
         self._server = make_server(
             HOST, self._port, self.app, threaded=True, request_handler=_QuietHandler
         )
