@@ -25,14 +25,14 @@ CONFIG_NAMES = ("challenge_config.yaml", "challenge_config.yml")
 DOMAINS = ("CV", "NLP", "RL", "MM", "AUD", "TAB")
 
 OFFLINE_LIMITS = [
-    "Deleting a leaderboard, phase, dataset split or phase split of an existing challenge is "
-    "refused by EvalAI; that needs the challenge's current configuration (push checks it "
-    "against the last synced base).",
-    "New leaderboard/dataset-split mappings are allowed only for new phases of an existing "
-    "challenge, and use_fifo_sqs cannot change once the challenge exists.",
+    "For an existing challenge EvalAI refuses to delete a leaderboard, phase, dataset split or "
+    "phase split; that needs the configuration EvalAI holds.",
+    "For an existing challenge new leaderboard/dataset-split mappings are allowed only for new "
+    "phases, and use_fifo_sqs cannot change.",
     "After an admin approves the challenge, leaderboard schemas, dataset split names and "
-    "codenames and phase split visibility/ordering are frozen.",
-    "Team membership, the token and the repository's ownership are checked only by the server.",
+    "codenames, and phase split visibility and ordering are frozen.",
+    "Team membership, the token and who owns the repository's challenge are checked only by "
+    "the server (use --remote).",
 ]
 
 ZIP_UNEXTRACTABLE = "The zip file contents cannot be extracted. Please check the format!"
@@ -466,9 +466,15 @@ class _Checker:
         except UnicodeDecodeError as exc:
             raise self.crash(f"{value} is not UTF-8 text", "Save the file as UTF-8.") from exc
 
-    @staticmethod
-    def name_of(entry: dict[Any, Any]) -> Any:
-        return entry["name"]
+    def cascade_hint(self, section: str, what: str, ident: Any) -> str:
+        """Why an id is invalid: the entry it names was rejected above, or does not exist."""
+        entries = self.data.get(section)
+        declared = isinstance(entries, list) and any(
+            isinstance(e, dict) and e.get("id") == ident for e in entries
+        )
+        if declared:
+            return f"the {what} with id {ident} has errors reported above"
+        return f"no {what} has id {ident!r} under {section}"
 
     # -- top level ----------------------------------------------------------------------------
     def run(self) -> None:
@@ -952,16 +958,19 @@ class _Checker:
                 self.add(
                     f"ERROR: Invalid leaderboard id {lb} found in challenge phase split {number}.",
                     ("challenge_phase_splits", index, "leaderboard_id"),
+                    hint=self.cascade_hint("leaderboard", "leaderboard", lb),
                 )
             if ph not in self.phase_ids:
                 self.add(
                     f"ERROR: Invalid phased id {ph} found in challenge phase split {number}.",
                     ("challenge_phase_splits", index, "challenge_phase_id"),
+                    hint=self.cascade_hint("challenge_phases", "phase", ph),
                 )
             if ds not in self.dataset_split_ids:
                 self.add(
                     f"ERROR: Invalid dataset split id {ds} found in challenge phase split {number}.",
                     ("challenge_phase_splits", index, "dataset_split_id"),
+                    hint=self.cascade_hint("dataset_splits", "dataset split", ds),
                 )
             errors = serializer_errors(PHASE_SPLIT_FIELDS, entry)
             if errors:

@@ -362,3 +362,48 @@ def test_validate_does_not_import_heavy_modules(fixture_copy: Path) -> None:
         [sys.executable, "-c", code], cwd=fixture_copy, capture_output=True, text=True, check=True
     )
     assert proc.stdout.strip() == "0 []"
+
+
+# --- --remote, against the sandbox over real HTTP ---------------------------------------------
+
+
+@pytest.mark.slow
+def test_cli_remote_agrees_with_offline(
+    challenge_repo: Path,
+    sandbox_env: object,
+    run_cli,  # type: ignore[no-untyped-def]
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert run_cli(["validate", "--remote"], cwd=challenge_repo) == 0
+    captured = capsys.readouterr()
+    assert "The challenge config has been validated successfully" in captured.out
+    assert "stores the uploaded zip" in captured.err
+    assert sandbox_env.token not in captured.out + captured.err  # type: ignore[attr-defined]
+
+    (challenge_repo / "templates" / "description.html").unlink()
+    assert run_cli(["validate", "--remote", "--json"], cwd=challenge_repo) == 1
+    remote = json.loads(capsys.readouterr().out)
+    assert run_cli(["validate", "--json"], cwd=challenge_repo) == 1
+    offline = json.loads(capsys.readouterr().out)
+    assert remote["valid"] is offline["valid"] is False
+    assert [p["message"] for p in remote["problems"]] == [
+        "\n".join(p["message"] for p in offline["problems"])
+    ]
+
+
+def test_cascade_hints_say_why_an_id_is_invalid(fixture_copy: Path) -> None:
+    config = fixture_copy / "challenge_config.yaml"
+    text = config.read_text().replace(
+        "max_submissions_per_day: 5", "max_submissions_per_day: -5", 1
+    )
+    config.write_text(text.replace("  - challenge_phase_id: 2\n", "  - challenge_phase_id: 7\n", 1))
+    problems = validate_source(WorkTreeSource(fixture_copy))
+    hints = {p.message: p.hint for p in problems if "Invalid phased id" in p.message}
+    assert hints == {
+        "ERROR: Invalid phased id 1 found in challenge phase split 1.": (
+            "the phase with id 1 has errors reported above"
+        ),
+        "ERROR: Invalid phased id 7 found in challenge phase split 2.": (
+            "no phase has id 7 under challenge_phases"
+        ),
+    }

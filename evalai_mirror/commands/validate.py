@@ -32,7 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--remote",
         action="store_true",
-        help="ask the EvalAI server's validate endpoint instead of checking offline",
+        help="ask the EvalAI server's validate endpoint instead of checking offline (host, "
+        "token and team as for push: EVALAI_HOST_URL, EVALAI_AUTH_TOKEN, EVALAI_TEAM_PK or "
+        "github/host_config.json)",
     )
     parser.add_argument(
         "--quiet", "-q", action="store_true", help="print only the problems, no hints or summary"
@@ -86,8 +88,7 @@ def _show(problem: Any, root: Path, quiet: bool) -> None:
     shown = os.path.relpath(root / problem.path)
     where = f"{shown}:{problem.line}: " if problem.line else f"{shown}: "
     lines = [line.rstrip() for line in problem.message.strip("\n").split("\n")]
-    label = ui.colour("error (EvalAI would answer 500): ", "red") if problem.crash else ""
-    ui.out(where + label + lines[0])
+    ui.out(where + lines[0])
     for extra in lines[1:]:
         ui.out("    " + extra.strip())
     if problem.hint and not quiet:
@@ -126,8 +127,9 @@ def _offline(root: Path, names: list[str], args: argparse.Namespace) -> int:
             ui.out(f"{config}: {count} {noun}; EvalAI would refuse this configuration.")
         else:
             ui.out(f"{config}: valid (checked offline against EvalAI's rules).")
-            for limit in validate.OFFLINE_LIMITS[:1]:
-                ui.out(ui.colour(f"note: not checked offline: {limit}", "dim"))
+            ui.out(ui.colour("note: what only the server can check:", "dim"))
+            for limit in validate.OFFLINE_LIMITS:
+                ui.out(ui.colour(f"  - {limit}", "dim"))
     return 1 if problems else 0
 
 
