@@ -1,0 +1,381 @@
+"""`evalai-mirror push`: real git, the sandbox over real HTTP, the CLI run in-process."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import git
+
+from evalai_mirror.commands.push import Target, hook_targets, parse_pre_push, pre_commit_targets
+from evalai_mirror.state import StateStore
+
+RunCli = Callable[..., int]
+REPOSITORY = "host-org/random-challenge"
+ZERO = "0" * 40
+
+
+# -- helpers (test_push_hooks.py uses them too) --------------------------------------------------
+
+
+def set_title(repo: Path, title: str) -> None:
+    config = repo / "challenge_config.yaml"
+    text = re.sub(r"^title: .*$", f"title: {title}", config.read_text(), count=1, flags=re.M)
+    config.write_text(text)
+
+
+def commit_all(repo: Path, message: str) -> str:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--no-verify", "-m", message)
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def changes(sandbox: Any) -> list[tuple[str, str]]:
+    """The requests that could change EvalAI (anything but GET), as (method, path)."""
+    return [(r.method, r.path) for r in sandbox.requests() if r.method != "GET"]
+
+
+def state_of(repo: Path, branch: str = "challenge") -> Any:
+    return StateStore(repo / ".git").load(branch)
+
+
+def add_phase(repo: Path) -> None:
+    """A third phase (and its split), valid for EvalAI."""
+    config = repo / "challenge_config.yaml"
+    text = config.read_text()
+    phase = (
+        "  - id: 3\n    name: Final Phase\n"
+        "    description: templates/challenge_phase_2_description.html\n"
+        "    leaderboard_public: True\n    is_public: True\n    is_submission_public: True\n"
+        "    start_date: 2019-01-01 00:00:00\n    end_date: 2099-05-24 23:59:59\n"
+        "    test_annotation_file: annotations/test_annotations_testsplit.json\n"
+        "    codename: final\n    max_submissions_per_day: 5\n"
+        "    max_submissions_per_month: 50\n    max_submissions: 50\n"
+        "    is_restricted_to_select_one_submission: False\n"
+        "    is_partial_submission_evaluation_enabled: False\n\n"
+    )
+    text = text.replace("dataset_splits:", phase + "dataset_splits:", 1)
+    text += (
+        "  - challenge_phase_id: 3\n    leaderboard_id: 1\n    dataset_split_id: 2\n"
+        "    visibility: 1\n    leaderboard_decimal_precision: 2\n"
+        "    is_leaderboard_order_descending: True\n"
+    )
+    config.write_text(text)
+
+
+class Cli:
+    """run_cli plus captured output; every run's output is checked for the token."""
+
+    def __init__(self, run_cli: RunCli, capsys: pytest.CaptureFixture[str], repo: Path,
+                 token: str) -> None:
+        self.run_cli, self.capsys, self.repo, self.token = run_cli, capsys, repo, token
+
+    def __call__(self, *args: str) -> tuple[int, str, str]:
+        code = self.run_cli(list(args), cwd=self.repo)
+        out, err = self.capsys.readouterr()
+        assert self.token not in out + err
+        assert "Traceback" not in out + err
+        return code, out, err
+
+
+@pytest.fixture
+def cli(run_cli: RunCli, capsys: pytest.CaptureFixture[str], challenge_repo: Path,
+        sandbox_env: Any) -> Cli:
+    return Cli(run_cli, capsys, challenge_repo, sandbox_env.token)
+
+
+@pytest.fixture
+def created(cli: Cli, sandbox_env: Any) -> int:
+    """The challenge created by a first push; the request log cleared."""
+    code, out, _ = cli("push")
+    assert code == 0, out
+    pk = sandbox_env.challenge_pk(REPOSITORY)
+    assert pk is not None
+    sandbox_env.clear_requests()
+    return int(pk)
+
+
+# -- first push, then field by field --------------------------------------------------------------
+
+
+def test_first_push_creates_the_challenge_and_says_where(
+    cli: Cli, sandbox_env: Any, challenge_repo: Path
+) -> None:
+    code, out, _ = cli("push")
+    assert code == 0, out
+    pk = sandbox_env.challenge_pk(REPOSITORY)
+    assert pk is not None
+    assert f"/web/challenges/challenge-page/{pk}/overview" in out
+    assert "by zip: EvalAI has no challenge for host-org/random-challenge yet" in out
+    assert "sent: POST create_or_update_github_challenge" in out
+    assert re.search(r"\d+ requests, \d+ bytes sent, \d+ bytes received", out)
+    assert [m for m, _ in changes(sandbox_env)] == ["POST"]
+    state = state_of(challenge_repo)
+    assert state.challenge_pk == pk
+    assert state.last_push_commit == git(challenge_repo, "rev-parse", "HEAD").strip()
+
+
+def test_a_title_edit_is_one_patch_and_a_second_push_sends_nothing(
+    cli: Cli, sandbox_env: Any, challenge_repo: Path, created: int
+) -> None:
+    set_title(challenge_repo, "A Better Title")
+    commit_all(challenge_repo, "retitle")
+    code, out, _ = cli("push")
+    assert code == 0, out
+    assert changes(sandbox_env) == [
+        ("PATCH", f"/api/challenges/challenge_host_team/{sandbox_env.team_pk}/challenge/{created}")
+    ]
+    assert sandbox_env.get_challenge(created)["title"] == "A Better Title"
+    assert "by PATCH" in out and f"PATCH challenge {created}: title" in out
+    assert "3 requests" in out  # two reads and the PATCH
+
+    sandbox_env.clear_requests()
+    code, out, _ = cli("push")
+    assert code == 0
+    assert "nothing to send" in out
+    assert changes(sandbox_env) == []
+
+
+def test_a_phase_field_is_one_patch_of_that_phase(
+    cli: Cli, sandbox_env: Any, challenge_repo: Path, created: int
+) -> None:
+    config = challenge_repo / "challenge_config.yaml"
+    config.write_text(config.read_text().replace("name: Dev Phase", "name: Development", 1))
+    commit_all(challenge_repo, "rename dev")
+    code, out, _ = cli("push")
+    assert code == 0, out
+    [(method, path)] = changes(sandbox_env)
+    assert method == "PATCH" and "/challenge_phase/" in path
+    names = {p["codename"]: p["name"] for p in sandbox_env.get_phases(created)}
+    assert names["dev"] == "Development"
+    assert "PATCH phase dev" in out
+
+
+def test_dry_run_prints_and_sends_nothing(
+    cli: Cli, sandbox_env: Any, challenge_repo: Path, created: int
+) -> None:
+    set_title(challenge_repo, "Not Yet")
+    commit_all(challenge_repo, "retitle")
+    code, out, _ = cli("push", "--dry-run")
+    assert code == 0
+    assert "would send: PATCH challenge" in out and "title" in out
+    assert changes(sandbox_env) == []
+    assert sandbox_env.get_challenge(created)["title"] != "Not Yet"
+    code, out, _ = cli("push")  # the base did not move: the real push still sends it
+    assert sandbox_env.get_challenge(created)["title"] == "Not Yet"
+
+
+def test_dry_run_first_push_creates_nothing(cli: Cli, sandbox_env: Any) -> None:
+    code, out, _ = cli("push", "--dry-run")
+    assert code == 0
+    assert "would send: POST create_or_update_github_challenge" in out
+    assert sandbox_env.challenge_pk(REPOSITORY) is None
+
+
+# -- only the commit reaches EvalAI ---------------------------------------------------------------
+
+
+def test_uncommitted_and_untracked_files_and_the_token_file_are_not_sent(
+    cli: Cli, sandbox_env: Any, challenge_repo: Path
+) -> None:
+    host_config = challenge_repo / "github" / "host_config.json"
+    host_config.write_text(json.dumps({"token": sandbox_env.token, "team_pk": "1"}))
+    commit_all(challenge_repo, "a host who committed the token file")
+    set_title(challenge_repo, "Uncommitted Title")
+    (challenge_repo / "templates" / "untracked.html").write_text("<p>draft</p>")
+    (challenge_repo / "notes.txt").write_text("draft notes")
+
+    code, out, _ = cli("push")
+    assert code == 0, out
+    pk = sandbox_env.challenge_pk(REPOSITORY)
+    assert sandbox_env.get_challenge(pk)["title"] == "Random Number Generator Challenge"
+    data = sandbox_env.service.config_zip(pk)
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    names = archive.namelist()
+    assert not any(n.startswith("github/") for n in names)
+    assert "notes.txt" not in names and "templates/untracked.html" not in names
+    assert b"Uncommitted Title" not in archive.read("challenge_config.yaml")
+    for name in names:
+        assert sandbox_env.token.encode() not in archive.read(name)
+
+    # and a later push of HEAD still does not send the uncommitted title
+    sandbox_env.clear_requests()
+    code, out, _ = cli("push")
+    assert "nothing to send" in out and changes(sandbox_env) == []
+
+
+def test_worktree_push_sends_the_working_copy_and_says_so(
+    cli: Cli, sandbox_env: Any, challenge_repo: Path, created: int
+) -> None:
+    set_title(challenge_repo, "Saved Not Committed")
+    code, out, _ = cli("push", "--worktree")
+    assert code == 0, out
+    assert "the working copy" in out
+    assert sandbox_env.get_challenge(created)["title"] == "Saved Not Committed"
+
+
+def test_an_older_revision_can_be_pushed(
+    cli: Cli, sandbox_env: Any, challenge_repo: Path, created: int
+) -> None:
+    set_title(challenge_repo, "Second")
+    commit_all(challenge_repo, "second")
+    set_title(challenge_repo, "Third")
+    commit_all(challenge_repo, "third")
+    code, out, _ = cli("push", "HEAD~1")
+    assert code == 0, out
+    assert sandbox_env.get_challenge(created)["title"] == "Second"
+
+
+# -- refusals --------------------------------------------------------------------------------------
+
+
+def test_an_evalai_side_edit_not_pulled_makes_the_push_refuse(
+    cli: Cli, sandbox_env: Any, challenge_repo: Path, created: int
+) -> None:
+    sandbox_env.edit_challenge(created, short_description="Edited in the EvalAI UI")
+    sandbox_env.clear_requests()
+    set_title(challenge_repo, "Local Title")
+    commit_all(challenge_repo, "retitle")
+    before = sandbox_env.get_challenge(created)
+
+    code, _, err = cli("push")
+    assert code == 1
+    assert "short_description" in err and "evalai-mirror pull" in err
+    assert changes(sandbox_env) == []
+    assert sandbox_env.get_challenge(created) == before
+
+    code, out, err = cli("push", "--force")
+    assert code == 0, out + err
+    assert "overwrote EvalAI-side edits of short_description" in err
+    after = sandbox_env.get_challenge(created)
+    assert after["title"] == "Local Title"
+    assert after["short_description"] == "Random number generation challenge for each submission"
+
+
+def test_a_second_branch_cannot_write_the_same_challenge(
+    cli: Cli, sandbox_env: Any, challenge_repo: Path, created: int
+) -> None:
+    git(challenge_repo, "switch", "-q", "-c", "challenge-2024")
+    set_title(challenge_repo, "From The Other Branch")
+    commit_all(challenge_repo, "other")
+    code, _, err = cli("push")
+    assert code == 1
+    assert f"challenge {created} is already synced from branch 'challenge'" in err
+    assert changes(sandbox_env) == []
+    assert sandbox_env.get_challenge(created)["title"] == "Random Number Generator Challenge"
+    assert state_of(challenge_repo, "challenge-2024") is None
+
+
+def test_a_non_challenge_branch_does_not_sync(
+    cli: Cli, sandbox_env: Any, challenge_repo: Path
+) -> None:
+    git(challenge_repo, "switch", "-q", "-c", "feature")
+    code, _, err = cli("push")
+    assert code == 1
+    assert "branch 'feature' does not sync to EvalAI" in err
+    assert sandbox_env.requests() == []
+
+
+def test_an_invalid_config_is_a_readable_error_and_sends_nothing(
+    cli: Cli, sandbox_env: Any, challenge_repo: Path
+) -> None:
+    config = challenge_repo / "challenge_config.yaml"
+    config.write_text(config.read_text().replace("codename: dev", "codename: test", 1))
+    commit_all(challenge_repo, "duplicate codename")
+    code, _out, err = cli("push")
+    assert code == 1
+    assert re.search(r"is not a valid challenge: challenge_config\.yaml:\d+: ", err)
+    assert sandbox_env.requests() == []
+
+
+def test_evalai_errors_are_readable_text(
+    cli: Cli, sandbox_env: Any, challenge_repo: Path, created: int
+) -> None:
+    sandbox_env.set_frozen(created, True)
+    config = challenge_repo / "challenge_config.yaml"
+    config.write_text(config.read_text().replace("end_date: 2099-05-31", "end_date: 2099-06-30", 1))
+    commit_all(challenge_repo, "a later end")
+    code, _out, err = cli("push")
+    assert code == 1
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+    assert "frozen" in err
+    assert "{" not in err  # no raw JSON
+    assert sandbox_env.get_challenge(created)["end_date"].startswith("2099-05-31")
+
+
+def test_an_evalai_500_is_readable_and_leaves_the_push_pending(
+    cli: Cli, sandbox_env: Any, challenge_repo: Path, created: int
+) -> None:
+    set_title(challenge_repo, "After The Outage")
+    sha = commit_all(challenge_repo, "retitle")
+    sandbox_env.add_fault("PATCH", r".*", "html", count=1)
+    code, _out, err = cli("push")
+    assert code == 1
+    assert "error: " in err and "<html" not in err.lower()
+    assert state_of(challenge_repo).pending == sha
+
+
+# -- identity, pending ----------------------------------------------------------------------------
+
+
+def test_identity_comes_from_an_ssh_origin(cli: Cli, challenge_repo: Path, sandbox_env: Any) -> None:
+    git(challenge_repo, "remote", "set-url", "origin", "git@github.com:other-org/other-repo.git")
+    code, out, _ = cli("push", "--dry-run")
+    assert code == 0
+    assert "other-org/other-repo" in out
+
+
+def test_unreachable_evalai_fails_a_manual_push_and_the_next_push_sends_it(
+    cli: Cli, sandbox_env: Any, challenge_repo: Path, created: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    set_title(challenge_repo, "Sent Later")
+    sha = commit_all(challenge_repo, "retitle")
+    sandbox_env.add_fault(None, r".*", "drop", count=100)
+    code, _, err = cli("push")
+    assert code == 1
+    assert "pending" in err
+    assert state_of(challenge_repo).pending == sha
+    sandbox_env.clear_faults()
+    code, out, _ = cli("push")
+    assert code == 0, out
+    assert "missed an earlier push" in out
+    assert sandbox_env.get_challenge(created)["title"] == "Sent Later"
+    assert state_of(challenge_repo).pending is None
+
+
+# -- hook plumbing (pure) --------------------------------------------------------------------------
+
+
+def test_pre_push_lines() -> None:
+    sha = "a" * 40
+    text = (
+        f"refs/heads/challenge {sha} refs/heads/challenge {ZERO}\n"
+        f"refs/heads/old {ZERO} refs/heads/old {sha}\n"  # a deletion
+        f"refs/tags/v1 {sha} refs/tags/v1 {ZERO}\n"
+        f"HEAD {sha} refs/heads/challenge-x {ZERO}\n"
+        "garbage\n"
+    )
+    assert parse_pre_push(text) == [Target("challenge", sha), Target("challenge-x", sha)]
+
+
+def test_pre_commit_framework_variables() -> None:
+    sha = "b" * 40
+    env = {"PRE_COMMIT": "1", "PRE_COMMIT_LOCAL_BRANCH": "refs/heads/challenge",
+           "PRE_COMMIT_REMOTE_BRANCH": "refs/heads/challenge", "PRE_COMMIT_FROM_REF": "c" * 40,
+           "PRE_COMMIT_TO_REF": sha, "PRE_COMMIT_REMOTE_NAME": "origin"}
+    assert pre_commit_targets(env) == [Target("challenge", sha)]
+    first = {k: v for k, v in env.items() if "_REF" not in k}  # a first push: no from/to
+    assert pre_commit_targets(first) == [Target("challenge", "refs/heads/challenge")]
+    assert pre_commit_targets({"PRE_COMMIT": "1"}) is None
+    assert hook_targets("pre-push", "challenge", {"PRE_COMMIT": "1"}) == [
+        Target("challenge", "HEAD")
+    ]
+    assert hook_targets("post-commit", None, {}) == []
+    assert hook_targets("post-commit", "main", env) == [Target("main", "HEAD")]
