@@ -84,9 +84,12 @@ def test_sandbox_env_works_with_eval_in_a_shell(tmp_path: Path) -> None:
         pytest.fail("the sandbox did not stop on SIGTERM")
 
 
-def test_port_in_use_is_a_one_line_error(sandbox: object, run_cli: object, capsys: pytest.CaptureFixture[str]) -> None:
+def test_port_in_use_is_a_one_line_error(
+    sandbox: object, run_cli: object, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     port = sandbox.port  # type: ignore[attr-defined]
-    assert run_cli(["sandbox", "--port", str(port), "--data", "unused"]) == 1  # type: ignore[operator]
+    data = str(tmp_path / "unused")
+    assert run_cli(["sandbox", "--port", str(port), "--data", data]) == 1  # type: ignore[operator]
     err = capsys.readouterr().err
     assert f"cannot listen on 127.0.0.1:{port}" in err and "--port 0" in err
     assert "Traceback" not in err
