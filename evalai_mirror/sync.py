@@ -481,8 +481,12 @@ def pull(
     git_push: bool = False,
     command: str = "pull",
     only: Iterable[str] | None = None,
+    fetched: Remote | None = None,
 ) -> PullReport:
-    """Bring EvalAI-side edits into the working copy, three ways against the base."""
+    """Bring EvalAI-side edits into the working copy, three ways against the base.
+
+    ``fetched`` is EvalAI's side when the caller has just read it (watch polls once and
+    pulls only when it changed), so that a pull costs no second pair of requests."""
     source = worktree(ctx)
     local = read_source(source, ctx.config_path)
     with ctx.store.lock():
@@ -494,7 +498,10 @@ def pull(
                 hint="create it with `evalai-mirror push` (or `git push` with the hooks installed)",
             )
         check_claim(ctx, pk)
-        remote = fetch_remote(ctx.client, pk)
+        if fetched is not None and fetched.pk == pk:
+            remote = fetched
+        else:
+            remote = fetch_remote(ctx.client, pk)
         cmp = compare(state, local, remote, prefer=prefer)
         report = PullReport(pk=pk, no_base=cmp.base is None, dry_run=dry_run)
         wanted = set(only) if only is not None else None
