@@ -210,3 +210,27 @@ def sandbox_challenge(sandbox: object) -> tuple[object, int]:
     assert pk is not None
     server.clear_requests()
     return sandbox, int(pk)
+
+
+def first_push(repo: Path, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Create the challenge on the sandbox from ``repo``'s HEAD with the sync engine (cwd
+    becomes ``repo``); the challenge pk."""
+    from evalai_mirror import sync
+
+    monkeypatch.chdir(repo)
+    ctx = sync.open_context(None)
+    try:
+        report = sync.push(ctx)
+    finally:
+        ctx.close()
+    assert report.action == "created" and report.pk is not None
+    return report.pk
+
+
+@pytest.fixture
+def pushed_repo(
+    challenge_repo: Path, sandbox_env: object, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, int]:
+    """``challenge_repo`` pushed once to the sandbox (``sandbox_env`` set, cwd in the repo):
+    (repo, challenge pk); every field is in sync."""
+    return challenge_repo, first_push(challenge_repo, monkeypatch)

@@ -8,23 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import git
+from conftest import first_push, git
 
 Run = Callable[..., int]
-
-
-def first_push(repo: Path, monkeypatch: pytest.MonkeyPatch) -> int:
-    """Create the challenge on the sandbox from the repository's HEAD with the sync engine."""
-    from evalai_mirror import sync
-
-    monkeypatch.chdir(repo)
-    ctx = sync.open_context(None)
-    try:
-        report = sync.push(ctx)
-    finally:
-        ctx.close()
-    assert report.action == "created" and report.pk is not None
-    return report.pk
 
 
 def edit_title(repo: Path, title: str) -> None:

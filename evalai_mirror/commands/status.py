@@ -77,14 +77,22 @@ def ordered(results: Iterable[FieldResult], phase_order: Iterable[str] = ()) -> 
     return sorted(results, key=rank)
 
 
-def show(value: Any, *, is_text: bool = False) -> str:
-    """A value as one short line: text and HTML summarised, never printed whole."""
+def plain(value: Any) -> str | None:
+    """How every command shows an absent, empty, boolean or number value; None for text."""
     if value is MISSING:
         return "(absent)"
     if value is None:
         return "(none)"
     if isinstance(value, bool):
         return "true" if value else "false"
+    return None if isinstance(value, str) else str(value)
+
+
+def show(value: Any, *, is_text: bool = False) -> str:
+    """A value as one short line: text and HTML summarised, never printed whole."""
+    simple = plain(value)
+    if simple is not None:
+        return simple
     if isinstance(value, str):
         lines = [line.strip() for line in value.splitlines() if line.strip()]
         if not lines:
