@@ -178,6 +178,37 @@ def test_dry_run_first_push_creates_nothing(cli: Cli, sandbox_env: Any) -> None:
     assert sandbox_env.challenge_pk(REPOSITORY) is None
 
 
+def test_adding_a_phase_goes_by_zip_and_says_why(
+    cli: Cli, sandbox_env: Any, challenge_repo: Path, created: int
+) -> None:
+    add_phase(challenge_repo)
+    commit_all(challenge_repo, "a final phase")
+    code, out, _ = cli("push")
+    assert code == 0, out
+    assert [m for m, _ in changes(sandbox_env)] == ["POST"]
+    assert "by zip: PATCH cannot express a change to: " in out
+    assert "phases" in out.split("PATCH cannot express a change to: ")[1].splitlines()[0]
+    assert {p["codename"] for p in sandbox_env.get_phases(created)} == {"dev", "test", "final"}
+    sandbox_env.clear_requests()
+    code, out, _ = cli("push")
+    assert "nothing to send" in out and changes(sandbox_env) == []
+
+
+def test_a_changed_evaluation_script_goes_by_zip_with_the_title_edit(
+    cli: Cli, sandbox_env: Any, challenge_repo: Path, created: int
+) -> None:
+    script = challenge_repo / "evaluation_script" / "main.py"
+    script.write_text(script.read_text() + "\n# scoring tweak\n")
+    set_title(challenge_repo, "Rescored")
+    commit_all(challenge_repo, "new scoring")
+    code, out, _ = cli("push")
+    assert code == 0, out
+    assert [m for m, _ in changes(sandbox_env)] == ["POST"]
+    assert "PATCH cannot express a change to: evaluation_script" in out
+    assert "fields: title" in out
+    assert sandbox_env.get_challenge(created)["title"] == "Rescored"
+
+
 # -- only the commit reaches EvalAI ---------------------------------------------------------------
 
 
