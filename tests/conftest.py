@@ -234,3 +234,12 @@ def pushed_repo(
     """``challenge_repo`` pushed once to the sandbox (``sandbox_env`` set, cwd in the repo):
     (repo, challenge pk); every field is in sync."""
     return challenge_repo, first_push(challenge_repo, monkeypatch)
+
+
+def set_title(repo: Path, title: str) -> None:
+    """Edit the ``title:`` line of ``repo``'s challenge_config.yaml (not committed)."""
+    config = repo / "challenge_config.yaml"
+    lines = config.read_text().splitlines(keepends=True)
+    config.write_text(
+        "".join(f"title: {title}\n" if line.startswith("title:") else line for line in lines)
+    )

@@ -8,19 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import first_push, git
+from conftest import first_push, git, set_title
 
 Run = Callable[..., int]
-
-
-def edit_title(repo: Path, title: str) -> None:
-    config = repo / "challenge_config.yaml"
-    text = config.read_text()
-    lines = text.splitlines(keepends=True)
-    for i, line in enumerate(lines):
-        if line.startswith("title:"):
-            lines[i] = f"title: {title}\n"
-    config.write_text("".join(lines))
 
 
 def status_json(run_cli: Run, repo: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, Any]:
@@ -64,7 +54,7 @@ def test_changed_here_committed_and_uncommitted(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     first_push(challenge_repo, monkeypatch)
-    edit_title(challenge_repo, "A new title here")
+    set_title(challenge_repo, "A new title here")
     code, data = status_json(run_cli, challenge_repo, capsys)
     assert code == 2 and data["drift"] is True
     title = field(data, "title")
@@ -106,7 +96,7 @@ def test_conflict_and_long_html_is_summarised(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     pk = first_push(challenge_repo, monkeypatch)
-    edit_title(challenge_repo, "Title from the repository")
+    set_title(challenge_repo, "Title from the repository")
     sandbox_env.edit_challenge(pk, title="Title from EvalAI")
     long_html = "<p>" + "very long paragraph " * 40 + "</p>\n<p>second</p>"
     (challenge_repo / "templates" / "description.html").write_text(long_html)
@@ -130,7 +120,7 @@ def test_both_same_counts_as_drift_until_recorded(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     pk = first_push(challenge_repo, monkeypatch)
-    edit_title(challenge_repo, "Same on both sides")
+    set_title(challenge_repo, "Same on both sides")
     sandbox_env.edit_challenge(pk, title="Same on both sides")
     code, data = status_json(run_cli, challenge_repo, capsys)
     assert code == 2 and field(data, "title")["state"] == "changed on both sides, same value"
@@ -216,7 +206,7 @@ def test_no_colour_without_terminal_or_with_no_color(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     first_push(challenge_repo, monkeypatch)
-    edit_title(challenge_repo, "Colourful")
+    set_title(challenge_repo, "Colourful")
     monkeypatch.setenv("FORCE_COLOR", "1")
     run_cli(["status"], cwd=challenge_repo)
     assert "\033[" in capsys.readouterr().out
