@@ -1,0 +1,177 @@
+"""A one-field push (PATCH path) against the EvalAI-Starters path (the whole challenge zip
+uploaded to create_or_update_github_challenge) for the same edit, on one sandbox in one run.
+
+Each round commits a new title and sends it both ways, end to end from the commit: ours is
+``sync.push`` (validate, read the commit, two GETs, one PATCH); the baseline builds the zip of
+the commit as EvalAI-Starters does and POSTs it.  Prints the medians of bytes sent, requests
+and wall time, and the ratios against the targets (<= 1/100 of the bytes, <= 1/5 of the time,
+<= 3 requests).
+
+    /work/venv/bin/python benchmarks/bench_push.py [--rounds N] [--annotation-kb KB]
+
+The sandbox answers on loopback with no link latency or bandwidth and imports a zip in a few
+milliseconds, so for the fixture's tiny challenge (a 4.6 KB zip) the wall-time ratio is bound
+by our fixed costs (validation, reading the commit, three round trips); ``--annotation-kb``
+gives the challenge an annotation file of realistic size for the same one-field edit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "starters-challenge"
+REPOSITORY = "host-org/random-challenge"
+GIT_ID = ["-c", "user.name=bench", "-c", "user.email=bench@example.invalid",
+          "-c", "commit.gpgsign=false"]
+
+
+def git(cwd: Path, *args: str) -> str:
+    proc = subprocess.run(["git", *GIT_ID, *args], cwd=cwd, capture_output=True, text=True,
+                          check=True)
+    return proc.stdout
+
+
+def make_repo(base: Path, annotation_kb: int) -> Path:
+    repo = base / "work"
+    shutil.copytree(FIXTURE, repo)
+    if annotation_kb:  # a test split of realistic size (the fixture's holds four labels)
+        rng = random.Random(4)
+        labels = ", ".join(str(rng.randrange(10)) for _ in range(annotation_kb * 1024 // 3))
+        annotations = repo / "annotations" / "test_annotations_testsplit.json"
+        annotations.write_text(f'{{"split": "testsplit", "labels": [{labels}]}}')
+    bare = base / "remotes" / "host-org" / "random-challenge.git"
+    bare.parent.mkdir(parents=True)
+    git(base, "init", "--bare", "-q", str(bare))
+    git(repo, "init", "-q", "-b", "challenge")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "initial")
+    git(repo, "remote", "add", "origin", str(bare))
+    return repo
+
+
+def commit_title(repo: Path, title: str) -> None:
+    config = repo / "challenge_config.yaml"
+    text = re.sub(r"^title: .*$", f"title: {title}", config.read_text(), count=1, flags=re.M)
+    config.write_text(text)
+    git(repo, "commit", "-q", "-am", f"title {title}")
+
+
+def ours() -> tuple[int, int, float]:
+    """(bytes sent, requests, seconds) of one push of HEAD through the sync engine."""
+    from evalai_mirror import sync
+
+    start = time.perf_counter()
+    ctx = sync.open_context(argparse.Namespace())
+    try:
+        report = sync.push(ctx)
+        elapsed = time.perf_counter() - start
+        assert report.action == "patched", report
+        stats = ctx.client.stats
+        return stats.bytes_sent, stats.requests, elapsed
+    finally:
+        ctx.close()
+
+
+def starters(repo: Path) -> tuple[int, int, float]:
+    """(bytes sent, requests, seconds) of the EvalAI-Starters way: zip HEAD, POST it."""
+    from evalai_mirror import sync
+    from evalai_mirror.api import EvalAIClient
+    from evalai_mirror.git import GitRepo
+    from evalai_mirror.settings import resolve
+    from evalai_mirror.zipbuild import build_challenge_zip
+
+    start = time.perf_counter()
+    client = EvalAIClient(resolve(None).connection())
+    try:
+        data = build_challenge_zip(GitRepo.open(repo).commit_source("HEAD"))
+        client.create_or_update(data, REPOSITORY, "challenge")
+        elapsed = time.perf_counter() - start
+        figures = (client.stats.bytes_sent, client.stats.requests, elapsed)
+    finally:
+        client.close()
+    # Untimed: record what EvalAI now holds, so that the next PATCH round is not refused.
+    ctx = sync.open_context(argparse.Namespace())
+    try:
+        sync.push(ctx)
+    finally:
+        ctx.close()
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument(
+        "--annotation-kb",
+        type=int,
+        default=0,
+        help="grow the test split's annotation file to about this size first (default: the "
+        "fixture as it is, a few bytes)",
+    )
+    options = parser.parse_args()
+
+    from evalai_mirror.sandbox.server import SandboxServer
+
+    base = Path(tempfile.mkdtemp(prefix="bench-push-"))
+    os.environ["HOME"] = str(base / "home")
+    (base / "home").mkdir()
+    server = SandboxServer(base / "sandbox", throttle_per_minute=0).start()
+    cwd = os.getcwd()
+    try:
+        os.environ.update(server.env())
+        repo = make_repo(base, options.annotation_kb)
+        os.chdir(repo)
+        from evalai_mirror import sync
+
+        ctx = sync.open_context(argparse.Namespace())
+        try:
+            sync.push(ctx)  # the first push creates the challenge (not measured)
+        finally:
+            ctx.close()
+
+        patch_runs, zip_runs = [], []
+        for i in range(options.rounds):
+            commit_title(repo, f"Bench Title {i} patch")
+            patch_runs.append(ours())
+            commit_title(repo, f"Bench Title {i} zip")
+            zip_runs.append(starters(repo))
+    finally:
+        os.chdir(cwd)
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+    def med(runs: list[tuple[int, int, float]], i: int) -> float:
+        return float(statistics.median(run[i] for run in runs))
+
+    p_bytes, z_bytes = med(patch_runs, 0), med(zip_runs, 0)
+    p_req, z_req = med(patch_runs, 1), med(zip_runs, 1)
+    p_time, z_time = med(patch_runs, 2), med(zip_runs, 2)
+    rows = [
+        ("bytes sent", f"{p_bytes:.0f}", f"{z_bytes:.0f}", p_bytes / z_bytes, "<= 0.01"),
+        ("requests", f"{p_req:.0f}", f"{z_req:.0f}", p_req / z_req, "<= 3 requests"),
+        ("wall time (ms)", f"{p_time * 1000:.1f}", f"{z_time * 1000:.1f}", p_time / z_time,
+         "<= 0.2"),
+    ]
+    size = f", annotations ~{options.annotation_kb} KB" if options.annotation_kb else ""
+    print(f"one-field push, {options.rounds} rounds{size}, medians "
+          "(PATCH path vs EvalAI-Starters zip upload)")
+    print(f"{'':16}{'PATCH':>10}{'zip':>10}{'ratio':>9}  target")
+    for name, ours_v, zip_v, ratio, target in rows:
+        print(f"{name:16}{ours_v:>10}{zip_v:>10}{ratio:>9.4f}  {target}")
+    ok = p_bytes <= z_bytes / 100 and p_time <= z_time / 5 and p_req <= 3
+    print("targets met" if ok else "targets NOT met")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
