@@ -182,6 +182,22 @@ def test_missing_credentials_warn_in_a_hook(
     assert proc.returncode == 1
 
 
+def test_a_rejected_token_warns_in_a_hook_and_is_never_shown(
+    host: Runner, sandbox_env: Any, challenge_repo: Path
+) -> None:
+    wrong = "not-the-token-" + "x" * 20
+    host.env["EVALAI_AUTH_TOKEN"] = wrong
+    sha = git(challenge_repo, "rev-parse", "HEAD").strip()
+    refs = f"refs/heads/challenge {sha} refs/heads/challenge {ZERO}\n"
+    proc = host.cli("push", "--hook", "pre-push", "origin", "url", stdin=refs)
+    assert proc.returncode == 0
+    assert "warning: challenge: not sent to EvalAI" in proc.stderr
+    assert wrong not in proc.stdout + proc.stderr
+    assert sandbox_env.challenge_pk(REPOSITORY) is None
+    proc = host.cli("push")
+    assert proc.returncode == 1 and wrong not in proc.stdout + proc.stderr
+
+
 @pytest.mark.slow
 def test_non_challenge_branches_and_deletions_are_skipped_quietly(
     plain_hooks: Runner, sandbox_env: Any, challenge_repo: Path
