@@ -1,0 +1,421 @@
+"""The `doctor` checks: the troubleshooting list, each check a pass or a fix.
+
+Every check is read-only.  In particular the team-membership check never uploads a challenge:
+it sends a body that is not a zip to ``validate_challenge_config``, which EvalAI answers with
+404 (no such team), 401 "not a member" or, for a member, 400 "cannot be extracted" before it
+looks at (or stores) anything.  Checks that need an earlier one to pass are skipped when it
+did not.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
+
+from evalai_mirror.errors import (
+    ApiError,
+    AuthError,
+    BadRequestError,
+    InsecureURLError,
+    MirrorError,
+    NotFoundError,
+    UnreachableError,
+)
+
+if TYPE_CHECKING:
+    from evalai_mirror.api import EvalAIClient
+    from evalai_mirror.git import GitRepo
+    from evalai_mirror.settings import Settings
+
+Status = Literal["pass", "warn", "fail", "skip"]
+EXPIRY_WARNING_DAYS = 30
+MEMBERSHIP_PROBE = b"evalai-mirror doctor: membership probe, deliberately not a zip"
+PRE_COMMIT_CONFIG = ".pre-commit-config.yaml"
+PUSH_HOOK_ID = "evalai-push"
+
+
+@dataclass
+class Check:
+    name: str
+    status: Status
+    message: str
+    fix: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def _pass(name: str, message: str) -> Check:
+    return Check(name, "pass", message)
+
+
+def _fail(name: str, message: str, fix: str) -> Check:
+    return Check(name, "fail", message, fix)
+
+
+def _skip(name: str, why: str) -> Check:
+    return Check(name, "skip", f"not checked: {why}")
+
+
+# --------------------------------------------------------------------------- offline checks
+
+
+def jwt_expiry(token: str) -> datetime | None:
+    """The ``exp`` of a JWT's payload, read without verifying; None when ``token`` is not a
+    JWT or carries no expiry."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        data = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")))
+    except (ValueError, binascii.Error, UnicodeError):
+        return None
+    exp = data.get("exp") if isinstance(data, dict) else None
+    if isinstance(exp, bool) or not isinstance(exp, (int, float)):
+        return None
+    try:
+        return datetime.fromtimestamp(exp, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def check_token_expiry(token: str | None, now: datetime) -> Check:
+    name = "token expiry"
+    if not token:
+        return _skip(name, "no token")
+    expiry = jwt_expiry(token)
+    if expiry is None:
+        return _pass(name, "the token carries no expiry date that can be read offline")
+    when = expiry.strftime("%Y-%m-%d %H:%M UTC")
+    fix = "copy a new token from your EvalAI profile page (Auth Token) into EVALAI_AUTH_TOKEN"
+    if expiry <= now:
+        return _fail(name, f"the token expired on {when}", fix)
+    days = (expiry - now).days
+    if days < EXPIRY_WARNING_DAYS:
+        return Check(name, "warn", f"the token expires in {days} day(s), on {when}", fix)
+    return _pass(name, f"the token is valid until {when}")
+
+
+def check_secure_url(settings: Settings) -> Check:
+    from evalai_mirror.settings import DEFAULT_HOST_URL, is_loopback
+
+    name = "secure host URL"
+    url = settings.host_url.value or DEFAULT_HOST_URL
+    parts = urlsplit(url.strip())
+    if parts.scheme != "http":
+        return _pass(name, f"{url} ({settings.host_url.source})")
+    if parts.hostname and is_loopback(parts.hostname):
+        return _pass(name, f"{url}: plain http, but only to this machine")
+    return _fail(
+        name,
+        f"{url} ({settings.host_url.source}) is plain http to another machine: the token "
+        "would cross the network in clear",
+        "use the https:// address of the EvalAI API (e.g. https://eval.ai)",
+    )
+
+
+def check_settings(settings: Settings) -> Check:
+    name = "settings"
+    try:
+        conn = settings.connection()
+    except InsecureURLError:
+        return _skip(name, "the host URL is refused (see secure host URL)")
+    except MirrorError as exc:
+        return _fail(name, exc.message, exc.hint or "see `evalai-mirror config`")
+    return _pass(
+        name,
+        f"host {conn.host_url} ({settings.host_url.source}), team {conn.team_pk} "
+        f"({settings.team_pk.source}), token from {settings.token.source}",
+    )
+
+
+def check_config(settings: Settings, root: Path | None) -> Check:
+    from evalai_mirror.source import WorkTreeSource
+    from evalai_mirror.validate import validate_source
+
+    name = "challenge config"
+    config = settings.repo.config
+    if root is None or not (root / config).is_file():
+        where = root or Path.cwd()
+        return _fail(
+            name,
+            f"no {config} at the repository root ({where})",
+            "run evalai-mirror in the challenge repository; EvalAI-Starters keeps "
+            f"{config} at the root (or set `config:` in .evalai-mirror.yml)",
+        )
+    problems = validate_source(WorkTreeSource(root), config)
+    if problems:
+        first = problems[0]
+        at = f"{first.path}:{first.line}" if first.line else first.path
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        return _fail(
+            name,
+            f"{at}: {first.message.strip()}{more}",
+            "fix it; `evalai-mirror validate` lists every problem",
+        )
+    return _pass(name, f"{config} at the repository root is valid")
+
+
+def _pre_commit_names_push(root: Path) -> bool:
+    path = root / PRE_COMMIT_CONFIG
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return False
+    repos = data.get("repos") if isinstance(data, dict) else None
+    for repo in repos if isinstance(repos, list) else []:
+        hooks = repo.get("hooks") if isinstance(repo, dict) else None
+        for hook in hooks if isinstance(hooks, list) else []:
+            if isinstance(hook, dict) and hook.get("id") == PUSH_HOOK_ID:
+                return True
+    return False
+
+
+def check_hooks(repo: GitRepo | None) -> Check:
+    from evalai_mirror import hooks
+
+    name = "git hooks"
+    if repo is None:
+        return _skip(name, "not inside a git repository")
+    kinds = hooks.installed(repo)
+    framework = _pre_commit_names_push(repo.root)
+    if kinds["pre-push"] == hooks.OURS:
+        extra = "" if kinds["pre-commit"] == hooks.OURS else " (no pre-commit validate hook)"
+        return _pass(name, "evalai-mirror's plain pre-push hook is installed" + extra)
+    if framework and kinds["pre-push"] == hooks.FRAMEWORK:
+        return _pass(name, f"pre-commit runs {PUSH_HOOK_ID} at each git push")
+    if framework:
+        return _fail(
+            name,
+            f"{PRE_COMMIT_CONFIG} names {PUSH_HOOK_ID}, but pre-commit's pre-push hook is not "
+            "installed in this clone",
+            "run `pre-commit install --hook-type pre-commit --hook-type pre-push`",
+        )
+    return _fail(
+        name,
+        "no hook sends pushes to EvalAI (git push will not update the challenge)",
+        "run `evalai-mirror install-hooks`, or add evalai-push to .pre-commit-config.yaml "
+        "and run `pre-commit install --hook-type pre-push`",
+    )
+
+
+def check_token_tracked(settings: Settings, repo: GitRepo | None) -> Check:
+    from evalai_mirror.commands.config import _tracked_token_files
+
+    name = "token not committed"
+    leaks = _tracked_token_files(settings, repo)
+    if leaks:
+        return _fail(
+            name,
+            f"{', '.join(leaks)} holds a real EvalAI token and git tracks it (it is pushed "
+            "to GitHub)",
+            "move the token to EVALAI_AUTH_TOKEN or ~/.evalai/token.json, put the placeholder "
+            "back, commit, and rotate the token on your EvalAI profile page",
+        )
+    return _pass(name, "no file git tracks holds the token")
+
+
+# --------------------------------------------------------------------------- EvalAI checks
+
+
+@dataclass
+class _Online:
+    reachable: Check
+    token: Check
+    team: Check
+    challenges: list[dict[str, Any]] | None
+
+
+def check_online(client: EvalAIClient) -> _Online:
+    """Host reachable, token accepted, team exists and has us as a member."""
+    names = ("host reachable", "token valid", "host team")
+    try:
+        challenges = client.list_challenges()
+    except UnreachableError as exc:
+        return _Online(
+            _fail(names[0], exc.message, exc.hint or "check the host URL and your network"),
+            _skip(names[1], "EvalAI is not reachable"),
+            _skip(names[2], "EvalAI is not reachable"),
+            None,
+        )
+    except AuthError as exc:
+        return _Online(
+            _pass(names[0], f"{client.host_url} answers"),
+            _fail(names[1], exc.message, exc.hint or "get a new token"),
+            _skip(names[2], "the token was refused"),
+            None,
+        )
+    except NotFoundError as exc:
+        return _Online(
+            _pass(names[0], f"{client.host_url} answers"),
+            _pass(names[1], "EvalAI accepts the token"),
+            _fail(names[2], exc.message, exc.hint or "check EVALAI_TEAM_PK"),
+            None,
+        )
+    except ApiError as exc:
+        return _Online(
+            _fail(names[0], exc.message, exc.hint or "try again later"),
+            _skip(names[1], "EvalAI did not answer the challenge list"),
+            _skip(names[2], "EvalAI did not answer the challenge list"),
+            None,
+        )
+    reachable = _pass(names[0], f"{client.host_url} answers")
+    token = _pass(names[1], "EvalAI accepts the token")
+    return _Online(reachable, token, check_membership(client), challenges)
+
+
+def check_membership(client: EvalAIClient) -> Check:
+    name = "host team"
+    try:
+        client.validate_zip(MEMBERSHIP_PROBE, "evalai-mirror/doctor-probe")
+    except BadRequestError:
+        return _pass(name, f"you are a member of host team {client.team_pk}")
+    except ApiError as exc:
+        return _fail(name, exc.message, exc.hint or "check EVALAI_TEAM_PK")
+    return Check(
+        name,
+        "warn",
+        f"EvalAI accepted a probe that is not a zip for team {client.team_pk}; membership "
+        "is unclear",
+        "check the host URL points at EvalAI's API",
+    )
+
+
+def check_challenge(
+    client: EvalAIClient,
+    challenges: list[dict[str, Any]],
+    *,
+    repository: str | None,
+    branch: str | None,
+    syncs: bool,
+    recorded: int | None,
+    pinned: int | None,
+    claimed_by: Callable[[int], str | None],
+) -> Check:
+    name = "challenge"
+    if not repository:
+        return _fail(
+            name,
+            "cannot tell this repository's owner/name, which EvalAI keys the challenge by",
+            "add the GitHub remote as origin, or set `repository: owner/name` in "
+            ".evalai-mirror.yml",
+        )
+    pk = recorded or pinned
+    how = "recorded by the last sync" if recorded else "pinned in .evalai-mirror.yml"
+    if pk is None:
+        found = [c for c in challenges if c.get("github_repository") == repository]
+        if not found:
+            return Check(
+                name,
+                "warn",
+                f"EvalAI has no challenge for {repository} in team {client.team_pk} yet",
+                "the first `evalai-mirror push` (or git push with the hooks) creates it",
+            )
+        pk = max(int(c.get("id") or 0) for c in found)
+        how = f"found by repository {repository}"
+    try:
+        client.get_challenge(pk)
+    except NotFoundError:
+        return _fail(
+            name,
+            f"challenge {pk} ({how}) is not on EvalAI for team {client.team_pk}",
+            "check EVALAI_TEAM_PK, or fix the pin in .evalai-mirror.yml; if it was deleted, "
+            "forget it and push again",
+        )
+    page = client.challenge_page_url(pk)
+    owner = claimed_by(pk) or branch
+    message = f"challenge {pk} ({how}) {page}, synced from branch {owner}"
+    if branch and not syncs:
+        return Check(
+            name,
+            "warn",
+            message + f"; the current branch {branch!r} does not sync",
+            "check out the challenge branch, or add this one under `branches:` in "
+            ".evalai-mirror.yml",
+        )
+    return _pass(name, message)
+
+
+# --------------------------------------------------------------------------- all of them
+
+
+def run_checks(args: Any = None, *, now: datetime | None = None) -> list[Check]:
+    """Every doctor check, in the order a user should fix them."""
+    from evalai_mirror.settings import resolve
+
+    now = now or datetime.now(timezone.utc)
+    settings = resolve(args)
+    repo = _open_repo(settings)
+    checks = [
+        check_config(settings, settings.repo_root),
+        check_secure_url(settings),
+        check_settings(settings),
+        check_token_expiry(settings.token.value, now),
+    ]
+    online_names = ("host reachable", "token valid", "host team", "challenge")
+    if checks[1].status == "fail" or checks[2].status != "pass":
+        checks.extend(_skip(n, "the settings are incomplete") for n in online_names)
+    else:
+        checks.extend(_online_checks(settings, repo))
+    checks.append(check_hooks(repo))
+    checks.append(check_token_tracked(settings, repo))
+    return checks
+
+
+def _open_repo(settings: Settings) -> GitRepo | None:
+    from evalai_mirror.git import GitRepo
+
+    try:
+        return GitRepo.open(settings.repo_root or Path.cwd())
+    except MirrorError:
+        return None
+
+
+def _online_checks(settings: Settings, repo: GitRepo | None) -> list[Check]:
+    from evalai_mirror.api import EvalAIClient
+    from evalai_mirror.state import StateStore
+
+    with EvalAIClient(settings.connection(), retries=0) as client:
+        online = check_online(client)
+        result = [online.reachable, online.token, online.team]
+        if online.challenges is None:
+            return [*result, _skip("challenge", "EvalAI could not be asked")]
+        branch = repository = None
+        recorded = None
+        store = None
+        if repo is not None:
+            try:
+                branch = repo.current_branch()
+                repository = settings.repo.repository or repo.origin_repository()
+                store = StateStore(repo.git_dir)
+                state = store.load(branch) if branch else None
+                recorded = state.challenge_pk if state else None
+            except MirrorError:
+                pass
+        result.append(
+            check_challenge(
+                client,
+                online.challenges,
+                repository=repository or settings.repo.repository,
+                branch=branch,
+                syncs=bool(branch) and settings.repo.branch_syncs(branch or ""),
+                recorded=recorded,
+                pinned=settings.repo.challenge_pk(branch) if branch else None,
+                claimed_by=store.branch_for_challenge if store else (lambda _pk: None),
+            )
+        )
+        return result
