@@ -583,6 +583,7 @@ class StatusReport:
     state: BranchState | None
     comparison: Comparison | None
     remote_error: str | None = None
+    remote_missing: bool = False  # EvalAI has no challenge for this repository yet
 
     @property
     def rows(self) -> list[FieldResult]:
@@ -619,6 +620,7 @@ def status(ctx: Context) -> StatusReport:
         pk = find_pk(ctx, state)
         if pk is None:
             report.remote_error = f"EvalAI has no challenge for {ctx.repository} yet"
+            report.remote_missing = True
             return report
         report.pk = pk
         report.page_url = ctx.client.challenge_page_url(pk)
