@@ -375,15 +375,15 @@ class GitRepo:
 
     def push(self, remote: str, branch: str, *, verify: bool = True) -> str:
         """Push local ``branch`` to the branch of the same name on ``remote``; what git and
-        the hooks it ran wrote (git writes progress and hook output to stderr)."""
+        the hooks it ran wrote (stdout, then stderr)."""
         args = ["push"]
         if not verify:
             args.append("--no-verify")
-        status, _, err = self._run(
+        status, out, err = self._run(
             *args, "--", remote, f"refs/heads/{branch}:refs/heads/{branch}"
         )
         if status == 0:
-            return err
+            return out + err
         message = _git_message(_Failure(err)) if err.strip() else f"exit status {status}"
         if "rejected" in message or "fetch first" in message or "non-fast-forward" in message:
             hint = f"run `git pull {remote} {branch}` first, then push again"

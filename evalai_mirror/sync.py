@@ -86,13 +86,19 @@ class Context:
             )
 
 
-def open_context(args: argparse.Namespace | None = None, *, branch: str | None = None) -> Context:
-    """Resolve settings, open the repository and name the branch and repository identity."""
+def open_context(
+    args: argparse.Namespace | None = None,
+    *,
+    branch: str | None = None,
+    path: Path | None = None,
+) -> Context:
+    """Resolve settings, open the repository (the one holding ``path``, default the current
+    folder) and name the branch and repository identity."""
     from evalai_mirror.git import GitRepo
     from evalai_mirror.settings import resolve
 
-    settings = resolve(args)
-    repo = GitRepo.open(settings.repo_root or Path.cwd())
+    settings = resolve(args, cwd=path)
+    repo = GitRepo.open(settings.repo_root or path or Path.cwd())
     name = branch or getattr(args, "branch", None) or repo.current_branch()
     if not name:
         raise SyncError(
