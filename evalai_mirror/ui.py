@@ -54,9 +54,10 @@ def colour(text: str, name: str, stream: TextIO | None = None) -> str:
     return f"\033[{_CODES[name]}m{text}\033[0m"
 
 
-def out(text: str = "") -> None:
-    """A line of normal output, on stdout."""
-    sys.stdout.write(redact(text) + "\n")
+def out(text: str = "", *, reveal: bool = False) -> None:
+    """A line of normal output, on stdout.  ``reveal`` skips redaction: only for a secret
+    printed on purpose (the sandbox's own throwaway token)."""
+    sys.stdout.write((text if reveal else redact(text)) + "\n")
     sys.stdout.flush()
 
 

@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
             ui.out("In another shell, to use it (the sandbox's throwaway token, shown on purpose):")
             ui.out(f"  cd {repo_dir}")
             for key, value in sandbox.env().items():
-                ui.out(f"  export {key}={value}".replace(ui.REDACTED, value))
+                ui.out(f"  export {key}={value}", reveal=True)
             ui.out("Press Ctrl-C to stop.")
             try:
                 threading.Event().wait()

@@ -1,0 +1,54 @@
+"""The demo is the README's main command: run it for real, as a host would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.slow
+def test_demo_runs_the_whole_two_way_sync(tmp_path: Path) -> None:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "evalai_mirror", "demo", "--dir", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    out = proc.stdout
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Traceback" not in out + proc.stderr
+    steps = [line.split()[0] for line in out.splitlines() if line and not line.startswith(" ")]
+    assert steps == [
+        "sandbox", "init", "hooks", "git", "EvalAI", "pull", "status", "git", "local", "git",
+        "status",
+    ]
+    assert "wrote title into challenge_config.yaml" in out
+    assert "sent the new description to EvalAI with one PATCH" in out
+    assert "both sides agree" in out.splitlines()[-1]
+    # the repository is left where --dir said, with the mirror commit in its history
+    log = subprocess.run(
+        ["git", "log", "--format=%s"], cwd=tmp_path / "demo" / "demo-challenge",
+        capture_output=True, text=True, check=True,
+    ).stdout.splitlines()
+    assert log == [
+        "Describe when submissions close",
+        "evalai_bot: Update title",
+        "Create the challenge from the evalai-mirror template",
+    ]
+    # the sandbox's token is the demo's own; it never shows up in the output
+    assert "EVALAI_AUTH_TOKEN" not in out
+
+
+def test_demo_refuses_a_non_empty_dir(tmp_path: Path, run_cli: object) -> None:
+    target = tmp_path / "busy"
+    (target / "demo-challenge").mkdir(parents=True)
+    (target / "demo-challenge" / "file.txt").write_text("mine\n")
+    assert run_cli(["demo", "--dir", str(target)]) == 1  # type: ignore[operator]
+    assert (target / "demo-challenge" / "file.txt").read_text() == "mine\n"
