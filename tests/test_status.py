@@ -217,3 +217,15 @@ def test_no_colour_without_terminal_or_with_no_color(
     monkeypatch.delenv("FORCE_COLOR")
     run_cli(["status"], cwd=challenge_repo)  # captured output is not a terminal
     assert "\033[" not in capsys.readouterr().out
+
+
+def test_values_shown_in_one_short_line() -> None:
+    from evalai_mirror.commands.status import show
+    from evalai_mirror.merge import MISSING
+
+    assert show("2099-01-01T00:00:00Z") == "2099-01-01 00:00Z"
+    assert show("2099-05-31T23:59:59Z") == "2099-05-31 23:59:59"
+    assert show(MISSING) == "(absent)" and show(None) == "(none)" and show(True) == "true"
+    assert show(5) == "5" and show("short", is_text=True) == "short"
+    assert show("<p>a</p>\n<p>b</p>", is_text=True) == "2 lines/17 chars"
+    assert show("x" * 30, is_text=True) == "30 chars"

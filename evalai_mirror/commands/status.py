@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,7 @@ STATE_COLOUR: dict[FieldState, str] = {
 }
 UNCOMMITTED_MARK = "*"
 VALUE_WIDTH = 17
+DATE_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -97,6 +99,9 @@ def show(value: Any, *, is_text: bool = False) -> str:
         lines = [line.strip() for line in value.splitlines() if line.strip()]
         if not lines:
             return '""'
+        if DATE_RE.match(value):  # 2099-05-31T23:59:59Z -> 2099-05-31 23:59:59
+            shown = value.replace("T", " ").rstrip("Z")
+            return shown[:-3] + "Z" if shown.endswith(":00") else shown
         if (is_text or len(lines) > 1) and (len(lines) > 1 or len(value) > VALUE_WIDTH):
             return f"{len(lines)} lines/{len(value)} chars" if len(lines) > 1 else (
                 f"{len(value)} chars"
