@@ -695,6 +695,10 @@ def resolve(ctx: Context, keys: Iterable[str] | None, take: Prefer) -> ResolveRe
         report.files = sorted(files)
         new_state = state or BranchState(challenge_pk=pk, repository=ctx.repository)
         new_state.challenge_pk = pk
+        if not new_state.base:
+            # No history yet (a fresh clone): what both sides agree on becomes the base too,
+            # or every other field would read as "changed on both sides" from now on.
+            new_state.base = _known(cmp.result.agreed)
         for res in chosen:
             new_state.base[res.key] = res.remote
         ctx.store.save(ctx.branch, new_state)

@@ -229,3 +229,61 @@ def test_values_shown_in_one_short_line() -> None:
     assert show(5) == "5" and show("short", is_text=True) == "short"
     assert show("<p>a</p>\n<p>b</p>", is_text=True) == "2 lines/17 chars"
     assert show("x" * 30, is_text=True) == "30 chars"
+
+
+def test_merged_html_edits(
+    pushed_repo: tuple[Path, int],
+    sandbox_env: Any,
+    run_cli: Run,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from evalai_mirror import sync
+
+    repo, pk = pushed_repo
+    page = repo / "templates" / "description.html"
+    page.write_text("<p>one</p>\n<p>two</p>\n<p>three</p>\n<p>four</p>\n")
+    git(repo, "commit", "-qam", "longer description")
+    ctx = sync.open_context(None)
+    assert sync.push(ctx).action == "patched"
+    page.write_text("<p>ONE here</p>\n<p>two</p>\n<p>three</p>\n<p>four</p>\n")
+    sandbox_env.edit_challenge(
+        pk, description="<p>one</p>\n<p>two</p>\n<p>three</p>\n<p>FOUR on EvalAI</p>"
+    )
+    code, data = status_json(run_cli, repo, capsys)
+    assert code == 2 and field(data, "description")["state"] == "merged (non-overlapping edits)"
+    assert run_cli(["status", "--changed"], cwd=repo) == 2
+    assert "merged" in capsys.readouterr().out
+
+
+def test_invalid_yaml_here_is_an_error_with_the_line(
+    pushed_repo: tuple[Path, int], run_cli: Run, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo, _pk = pushed_repo
+    config = repo / "challenge_config.yaml"
+    config.write_text(config.read_text() + "\nbroken: [unclosed\n")
+    assert run_cli(["status"], cwd=repo) == 1
+    err = capsys.readouterr().err
+    assert "challenge_config.yaml:" in err and "Traceback" not in err
+
+
+def test_fresh_clone_without_history_reports_conflicts_then_resolves(
+    pushed_repo: tuple[Path, int],
+    sandbox_env: Any,
+    run_cli: Run,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _repo, pk = pushed_repo
+    bare = tmp_path / "remotes" / "host-org" / "random-challenge.git"
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "-b", "challenge", str(bare), str(clone))
+    sandbox_env.edit_challenge(pk, title="Edited on EvalAI")
+    code, data = status_json(run_cli, clone, capsys)
+    assert code == 2 and data["last_push"] is None
+    assert field(data, "title")["state"] == "conflict"  # no shared history: never guess
+    assert {f["state"] for f in data["fields"] if f["key"] != "title"} == {"in sync"}
+    assert not (clone / ".git" / "evalai-mirror" / "state.json").exists()  # status is read-only
+    assert run_cli(["resolve", "title", "--take", "remote"], cwd=clone) == 0
+    capsys.readouterr()
+    code, data = status_json(run_cli, clone, capsys)
+    assert code == 0 and field(data, "title")["local"] == "Edited on EvalAI"

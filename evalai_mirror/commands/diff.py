@@ -34,7 +34,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="exit 1 when there are differences, 0 when there are none (as git diff)",
     )
-    parser.add_argument("--branch", metavar="NAME", help="the branch to compare (default: HEAD's)")
     settings_mod.add_connection_arguments(parser)
     parser.epilog = "exit status: 0 (with --exit-code: 1 when something differs), 1 on error"
 

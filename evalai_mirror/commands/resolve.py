@@ -31,7 +31,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--all", action="store_true", help="settle every conflict this way")
     parser.add_argument("--json", action="store_true", help="print what was taken as JSON")
-    parser.add_argument("--branch", metavar="NAME", help="the branch to resolve (default: HEAD's)")
     settings_mod.add_connection_arguments(parser)
 
 

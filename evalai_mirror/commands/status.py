@@ -52,7 +52,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--changed", action="store_true", help="list only the fields that are not in sync"
     )
-    parser.add_argument("--branch", metavar="NAME", help="the branch to report (default: HEAD's)")
     settings_mod.add_connection_arguments(parser)
     parser.epilog = "exit status: 0 in sync, 2 something to push, pull or resolve, 1 error"
 
