@@ -287,3 +287,45 @@ def test_fresh_clone_without_history_reports_conflicts_then_resolves(
     capsys.readouterr()
     code, data = status_json(run_cli, clone, capsys)
     assert code == 0 and field(data, "title")["local"] == "Edited on EvalAI"
+
+
+def _run_on_terminal(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str]:
+    """Run the CLI as a subprocess whose stdout is a pseudo-terminal."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evalai_mirror", *argv],
+        cwd=cwd, env=env, stdout=slave, stderr=subprocess.PIPE,
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    return proc.wait(timeout=60), b"".join(chunks).decode("utf-8", "replace")
+
+
+@pytest.mark.slow
+def test_colour_on_a_real_terminal_unless_no_color(
+    pushed_repo: tuple[Path, int], sandbox_env: Any
+) -> None:
+    import os
+
+    repo, _pk = pushed_repo
+    set_title(repo, "Changed for colour")
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    env["TERM"] = "xterm"
+    code, out = _run_on_terminal(["status"], repo, env)
+    assert code == 2 and "\033[32mchanged here" in out
+    code, out = _run_on_terminal(["status"], repo, {**env, "NO_COLOR": "1"})
+    assert code == 2 and "changed here" in out and "\033[" not in out
