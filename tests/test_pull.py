@@ -191,11 +191,12 @@ def test_commit_commits_only_the_mirrored_files_naming_the_fields(
     sandbox.edit_challenge(pk, title="T2", short_description="S2")
     head = git(repo, "rev-parse", "HEAD").strip()
 
-    assert run_cli(["pull", "--commit"], cwd=repo) == 0
+    assert run_cli(["pull", "--commit", "--git-push"], cwd=repo) == 0
 
     assert git(repo, "log", "-1", "--format=%s").strip() == (
         "evalai_bot: Update short_description, title"
     )
+    assert git(repo, "rev-parse", "origin/challenge") == git(repo, "rev-parse", "HEAD")
     assert git(repo, "rev-parse", "HEAD~1").strip() == head
     assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == [CONFIG]
     assert git(repo, "status", "--porcelain").strip() == "?? notes.txt"

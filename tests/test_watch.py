@@ -278,6 +278,22 @@ def test_a_pending_push_is_sent_once_evalai_is_back(
     assert [r.method for r in sandbox.requests()].count("PATCH") == 1
 
 
+def test_watch_commit_commits_each_pull(
+    pushed: tuple[Path, Any, int], make_watcher: Callable[..., tuple[Any, Log]]
+) -> None:
+    repo, sandbox, pk = pushed
+    watcher, log = make_watcher(commit=True)
+    sandbox.edit_phase(pk, "dev", name="Development Phase")
+
+    assert watcher.poll_once().ok
+
+    assert git(repo, "log", "-1", "--format=%s").strip() == (
+        "evalai_bot: Update phases.dev.name"
+    )
+    assert git(repo, "status", "--porcelain") == ""
+    assert log.count("committed ") == 1
+
+
 def test_a_broken_config_is_said_once_and_the_watcher_goes_on(
     pushed: tuple[Path, Any, int], make_watcher: Callable[..., tuple[Any, Log]]
 ) -> None:
