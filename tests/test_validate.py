@@ -319,10 +319,18 @@ def test_cli_syntax_error_is_one_line(
     config.write_text(config.read_text().replace("title: Random", "title: Random: ", 1))
     assert run_cli(["validate", "--quiet"], cwd=fixture_copy) == 1
     captured = capsys.readouterr()
-    assert captured.out == (
-        "challenge_config.yaml:2: Mapping values are not allowed here in line 2, column 14\n"
-    )
+    assert captured.out.splitlines() == [
+        "challenge_config.yaml:2: Mapping values are not allowed here in line 2, column 14",
+        "challenge_config.yaml: 1 problem; EvalAI would refuse this configuration.",
+    ]
     assert "Traceback" not in captured.err
+
+
+def test_cli_quiet_prints_nothing_when_valid(
+    fixture_copy: Path, run_cli, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    assert run_cli(["validate", "--quiet"], cwd=fixture_copy) == 0
+    assert capsys.readouterr().out == ""
 
 
 def test_cli_crash_case_is_reported_not_raised(

@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "github/host_config.json)",
     )
     parser.add_argument(
-        "--quiet", "-q", action="store_true", help="print only the problems, no hints or summary"
+        "--quiet", "-q", action="store_true", help="print nothing when valid (for hooks); the problems otherwise"
     )
 
 
@@ -84,14 +84,14 @@ def _problem_dict(problem: Any) -> dict[str, Any]:
     }
 
 
-def _show(problem: Any, root: Path, quiet: bool) -> None:
+def _show(problem: Any, root: Path) -> None:
     shown = os.path.relpath(root / problem.path)
     where = f"{shown}:{problem.line}: " if problem.line else f"{shown}: "
     lines = [line.rstrip() for line in problem.message.strip("\n").split("\n")]
     ui.out(where + lines[0])
     for extra in lines[1:]:
         ui.out("    " + extra.strip())
-    if problem.hint and not quiet:
+    if problem.hint:
         ui.out(ui.colour(f"    hint: {problem.hint}", "dim"))
 
 
@@ -118,18 +118,17 @@ def _offline(root: Path, names: list[str], args: argparse.Namespace) -> int:
         )
         return 1 if problems else 0
     for problem in problems:
-        _show(problem, root, args.quiet)
+        _show(problem, root)
     config = os.path.relpath(root / names[0])
-    if not args.quiet:
-        if problems:
-            count = len(problems)
-            noun = "problem" if count == 1 else "problems"
-            ui.out(f"{config}: {count} {noun}; EvalAI would refuse this configuration.")
-        else:
-            ui.out(f"{config}: valid (checked offline against EvalAI's rules).")
-            ui.out(ui.colour("note: what only the server can check:", "dim"))
-            for limit in validate.OFFLINE_LIMITS:
-                ui.out(ui.colour(f"  - {limit}", "dim"))
+    if problems:
+        count = len(problems)
+        noun = "problem" if count == 1 else "problems"
+        ui.out(f"{config}: {count} {noun}; EvalAI would refuse this configuration.")
+    elif not args.quiet:
+        ui.out(f"{config}: valid (checked offline against EvalAI's rules).")
+        ui.out(ui.colour("note: what only the server can check:", "dim"))
+        for limit in validate.OFFLINE_LIMITS:
+            ui.out(ui.colour(f"  - {limit}", "dim"))
     return 1 if problems else 0
 
 
