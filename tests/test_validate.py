@@ -321,6 +321,7 @@ def test_cli_syntax_error_is_one_line(
     captured = capsys.readouterr()
     assert captured.out.splitlines() == [
         "challenge_config.yaml:2: Mapping values are not allowed here in line 2, column 14",
+        "    hint: fix the YAML syntax at that line",
         "challenge_config.yaml: 1 problem; EvalAI would refuse this configuration.",
     ]
     assert "Traceback" not in captured.err
