@@ -310,8 +310,11 @@ def digest(value: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _file_digest(data: bytes | None) -> str:
-    return _MISSING_FILE if data is None else hashlib.sha256(data).hexdigest()
+def _file_digest(source: FileSource, path: str | None) -> str:
+    """A file's identity for the structure digests: its git blob id, which a commit's tree
+    gives without reading the file (annotation files can be large)."""
+    found = source.file_id(path) if path is not None else None
+    return _MISSING_FILE if found is None else found
 
 
 class _Reader:
@@ -493,19 +496,18 @@ def _structure(reader: _Reader, data: Mapping[str, Any], phases: list[Any]) -> d
         if isinstance(ref, str) and ref.strip() and codename is not None:
             where: YamlPath = ("challenge_phases", index, "test_annotation_file")
             path = reader.inside(ref, where, "test_annotation_file")
-            structure.setdefault(f"annotations.{codename}", _file_digest(source.read(path)))
+            structure.setdefault(f"annotations.{codename}", _file_digest(source, path))
     phase_shapes.sort(key=lambda item: json.dumps(item, sort_keys=True, default=str))
     structure["phases"] = digest(phase_shapes)
     script = hashlib.sha256()
     for path in source.list_files("evaluation_script"):
-        content = source.read(path)
-        script.update(path.encode("utf-8") + b"\0" + _file_digest(content).encode("ascii"))
+        script.update(path.encode("utf-8") + b"\0" + _file_digest(source, path).encode("ascii"))
     structure["evaluation_script"] = script.hexdigest()
     image = data.get("image")
-    image_bytes = None
+    image_path = None
     if isinstance(image, str) and image.strip():
-        image_bytes = source.read(reader.inside(image, ("image",), "image"))
-    structure["image"] = _file_digest(image_bytes)
+        image_path = reader.inside(image, ("image",), "image")
+    structure["image"] = _file_digest(source, image_path)
     other = {
         k: v
         for k, v in data.items()

@@ -115,6 +115,10 @@ class CommitSource:
     def is_file(self, path: str) -> bool:
         return self._blob(path) is not None
 
+    def file_id(self, path: str) -> str | None:
+        blob = self._blob(path)
+        return None if blob is None else str(blob.hexsha)
+
     def list_files(self, prefix: str = "") -> list[str]:
         prefix = prefix.strip("/")
         names = [name for name in self._entries() if self._blob(name) is not None]

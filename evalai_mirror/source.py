@@ -7,6 +7,7 @@ uploaded zip (the sandbox).  Paths are POSIX, relative to the challenge root.
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -25,6 +26,15 @@ class FileSource(Protocol):
 
     def list_files(self, prefix: str = "") -> list[str]:
         """Every file below ``prefix`` (a folder path, "" for all), sorted."""
+
+    def file_id(self, path: str) -> str | None:
+        """The file's git blob id (sha1 of ``blob <size>\\0<content>``), None when it is not
+        a file.  A commit's tree knows it without reading the file."""
+
+
+def blob_id(data: bytes) -> str:
+    """The id git gives a blob with this content."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
 def normalise(path: str) -> str | None:
@@ -60,6 +70,10 @@ class MappingSource:
 
     def list_files(self, prefix: str = "") -> list[str]:
         return _under(prefix, self.files)
+
+    def file_id(self, path: str) -> str | None:
+        data = self.read(path)
+        return None if data is None else blob_id(data)
 
 
 class WorkTreeSource:
@@ -99,3 +113,7 @@ class WorkTreeSource:
             if item.is_file() and not rel.startswith(".git/") and rel != ".git":
                 names.append(rel)
         return sorted(names)
+
+    def file_id(self, path: str) -> str | None:
+        data = self.read(path)
+        return None if data is None else blob_id(data)
