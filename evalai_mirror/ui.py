@@ -54,6 +54,20 @@ def colour(text: str, name: str, stream: TextIO | None = None) -> str:
     return f"\033[{_CODES[name]}m{text}\033[0m"
 
 
+def diff_line(line: str) -> str:
+    """One line of a unified diff, coloured as git colours it (headers bold, ``+`` green,
+    ``-`` red, hunk headers blue); unchanged when colour is off."""
+    if line.startswith(("+++", "---")):
+        return colour(line, "bold")
+    if line.startswith("+"):
+        return colour(line, "green")
+    if line.startswith("-"):
+        return colour(line, "red")
+    if line.startswith("@@"):
+        return colour(line, "blue")
+    return line
+
+
 def out(text: str = "", *, reveal: bool = False) -> None:
     """A line of normal output, on stdout.  ``reveal`` skips redaction: only for a secret
     printed on purpose (the sandbox's own throwaway token)."""

@@ -49,18 +49,6 @@ def _text(value: object) -> str:
     return json.dumps(value, ensure_ascii=False) if simple is None else simple
 
 
-def _paint(line: str) -> str:
-    if line.startswith(("+++", "---")):
-        return ui.colour(line, "bold")
-    if line.startswith("+"):
-        return ui.colour(line, "green")
-    if line.startswith("-"):
-        return ui.colour(line, "red")
-    if line.startswith("@@"):
-        return ui.colour(line, "blue")
-    return line
-
-
 def text_diff(res: FieldResult, where: str) -> list[str]:
     """A unified diff of one HTML field, EvalAI's text as the old side."""
     old = res.remote if isinstance(res.remote, str) else ""
@@ -89,7 +77,7 @@ def render(results: Sequence[FieldResult], locations: dict[str, str]) -> list[st
             res.remote, str
         ):
             lines.append(ui.colour(f"{res.key} ({state}, {where})", "bold"))
-            lines.extend(_paint(line) for line in text_diff(res, where))
+            lines.extend(ui.diff_line(line) for line in text_diff(res, where))
         else:
             lines.append(
                 f"{res.key}: {_text(res.remote)} -> {_text(res.local)}  ({state}, {where})"

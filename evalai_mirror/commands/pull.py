@@ -169,22 +169,10 @@ def run(args: argparse.Namespace) -> int:
         ctx.close()
     if report.dry_run and report.diff:
         for line in report.diff.rstrip("\n").split("\n"):
-            ui.out(_colour_diff(line))
+            ui.out(ui.diff_line(line))
     emit(report_lines(report))
     if report.dry_run:
         ui.out("dry run: nothing was written")
     if args.commit and not report.commit and not report.dry_run:
         ui.out("nothing to commit: no file changed")
     return 1 if report.conflicts else 0
-
-
-def _colour_diff(line: str) -> str:
-    if line.startswith(("+++", "---")):
-        return ui.colour(line, "bold")
-    if line.startswith("+"):
-        return ui.colour(line, "green")
-    if line.startswith("-"):
-        return ui.colour(line, "red")
-    if line.startswith("@@"):
-        return ui.colour(line, "blue")
-    return line
