@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,22 @@ def _git_message(exc: Exception) -> str:
     if not lines:
         return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return "; ".join(lines[-3:])
+
+
+@contextmanager
+def _gitpython_errors(failure: str, *, hint: str) -> Iterator[None]:
+    """GitPython's errors in the block as :class:`GitError`: a missing git command says so,
+    any other is ``<failure>: <what git said>`` with ``hint``."""
+    import git
+
+    try:
+        yield
+    except git.GitCommandNotFound as exc:
+        raise GitError(
+            "the git command was not found", hint="install git and put it on PATH"
+        ) from exc
+    except git.GitError as exc:
+        raise GitError(f"{failure}: {_git_message(exc)}", hint=hint) from exc
 
 
 def repository_from_url(url: str) -> str | None:
@@ -154,24 +171,19 @@ class GitRepo:
                 hint="reinstall evalai-mirror and check that git is on PATH",
             ) from exc
         start = Path(path)
-        try:
-            repo = git.Repo(start, search_parent_directories=True)
-        except git.NoSuchPathError as exc:
-            raise GitError(f"{start} does not exist", hint="pass an existing folder") from exc
-        except git.InvalidGitRepositoryError as exc:
-            raise GitError(
-                f"{start.resolve()} is not inside a git repository",
-                hint="cd into the challenge repository, or run `git init` there first",
-            ) from exc
-        except git.GitCommandNotFound as exc:
-            raise GitError(
-                "the git command was not found", hint="install git and put it on PATH"
-            ) from exc
-        except git.GitError as exc:
-            raise GitError(
-                f"cannot open the repository at {start}: {_git_message(exc)}",
-                hint="check that the folder is a readable git repository",
-            ) from exc
+        with _gitpython_errors(
+            f"cannot open the repository at {start}",
+            hint="check that the folder is a readable git repository",
+        ):
+            try:
+                repo = git.Repo(start, search_parent_directories=True)
+            except git.NoSuchPathError as exc:
+                raise GitError(f"{start} does not exist", hint="pass an existing folder") from exc
+            except git.InvalidGitRepositoryError as exc:
+                raise GitError(
+                    f"{start.resolve()} is not inside a git repository",
+                    hint="cd into the challenge repository, or run `git init` there first",
+                ) from exc
         return cls(repo)
 
     @classmethod
@@ -179,17 +191,10 @@ class GitRepo:
         """A new repository in the existing folder ``path``, its first branch ``branch``."""
         import git
 
-        try:
+        with _gitpython_errors(
+            f"git init failed in {path}", hint="check that the folder exists and is writable"
+        ):
             repo = git.Repo.init(Path(path))
-        except git.GitCommandNotFound as exc:
-            raise GitError(
-                "the git command was not found", hint="install git and put it on PATH"
-            ) from exc
-        except git.GitError as exc:
-            raise GitError(
-                f"git init failed in {path}: {_git_message(exc)}",
-                hint="check that the folder exists and is writable",
-            ) from exc
         new = cls(repo)
         status, _, _ = new._run("check-ref-format", "--branch", branch)
         if status != 0 or branch.startswith("-"):
