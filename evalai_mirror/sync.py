@@ -157,6 +157,15 @@ def find_pk(ctx: Context, state: BranchState | None) -> int | None:
     return int(found["id"]) if found else None
 
 
+def _require_pk(ctx: Context, state: BranchState | None, *, hint: str, why: str = "") -> int:
+    """:func:`find_pk`, or a :class:`SyncError` (``why`` appended to its message) when EvalAI
+    has no challenge for this repository yet."""
+    pk = find_pk(ctx, state)
+    if pk is None:
+        raise SyncError(f"EvalAI has no challenge for {ctx.repository} yet{why}", hint=hint)
+    return pk
+
+
 def check_claim(ctx: Context, pk: int, *, force: bool = False) -> None:
     """Refuse to let a second branch write a challenge another branch syncs with."""
     other = ctx.store.branch_for_challenge(pk)
@@ -497,12 +506,11 @@ def pull(
     local = read_source(source, ctx.config_path)
     with ctx.store.lock():
         state = ctx.store.load(ctx.branch)
-        pk = find_pk(ctx, state)
-        if pk is None:
-            raise SyncError(
-                f"EvalAI has no challenge for {ctx.repository} yet",
-                hint="create it with `evalai-mirror push` (or `git push` with the hooks installed)",
-            )
+        pk = _require_pk(
+            ctx,
+            state,
+            hint="create it with `evalai-mirror push` (or `git push` with the hooks installed)",
+        )
         check_claim(ctx, pk)
         if fetched is not None and fetched.pk == pk:
             remote = fetched
@@ -655,12 +663,9 @@ def resolve(ctx: Context, keys: Iterable[str] | None, take: Prefer) -> ResolveRe
     report = ResolveReport()
     with ctx.store.lock():
         state = ctx.store.load(ctx.branch)
-        pk = find_pk(ctx, state)
-        if pk is None:
-            raise SyncError(
-                f"EvalAI has no challenge for {ctx.repository} yet; there is nothing to resolve",
-                hint="run `evalai-mirror push` first",
-            )
+        pk = _require_pk(
+            ctx, state, why="; there is nothing to resolve", hint="run `evalai-mirror push` first"
+        )
         remote = fetch_remote(ctx.client, pk)
         cmp = compare(state, local, remote)
         by_key = cmp.result.fields
