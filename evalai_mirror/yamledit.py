@@ -248,6 +248,15 @@ def _last_content_end(text: str, node: Any) -> int:
     return end
 
 
+class _Doc:
+    """What every edit of one document needs: its text, learnt style, line ending and name."""
+
+    __slots__ = ("eol", "filename", "style", "text")
+
+    def __init__(self, text: str, style: _Style, eol: str, filename: str) -> None:
+        self.text, self.style, self.eol, self.filename = text, style, eol, filename
+
+
 class _Edit:
     __slots__ = ("end", "order", "start", "text")
 
@@ -273,9 +282,10 @@ def set_scalars(
     eol = "\r\n" if "\r\n" in text else "\n"
     style = _Style()
     _learn_styles(root, text, style)
+    doc = _Doc(text, style, eol, filename)
     splices: list[_Edit] = []
     for order, (path, value) in enumerate(edits.items()):
-        splices.append(_plan(text, root, tuple(path), value, style, eol, filename, order))
+        splices.append(_plan(doc, root, tuple(path), value, order))
     out = text
     for edit in sorted(splices, key=lambda e: (e.start, e.order), reverse=True):
         out = out[: edit.start] + edit.text + out[edit.end :]
@@ -296,16 +306,8 @@ def _learn_styles(node: Any, text: str, style: _Style) -> None:
             stack.extend(reversed(current.value))
 
 
-def _plan(
-    text: str,
-    root: Any,
-    path: YamlPath,
-    value: Any,
-    style: _Style,
-    eol: str,
-    filename: str,
-    order: int,
-) -> _Edit:
+def _plan(doc: _Doc, root: Any, path: YamlPath, value: Any, order: int) -> _Edit:
+    filename = doc.filename
     if not path:
         raise ConfigError("cannot replace the whole document", path=filename)
     node = root
@@ -318,7 +320,7 @@ def _plan(
             found = _find_key(node, str(part))
             if found is None:
                 if depth == len(path) - 1:
-                    return _insert(text, node, str(part), value, style, eol, filename, order)
+                    return _insert(doc, node, str(part), value, order)
                 raise ConfigError(
                     f"{_show(path[: depth + 1])} is missing",
                     path=filename,
@@ -354,19 +356,13 @@ def _plan(
             line=_line(key_node if key_node is not None else node),
             hint="edit it by hand",
         )
-    return _replace(text, node, key_node, value, style, eol, parent_flow, order)
+    return _replace(doc, node, key_node, value, parent_flow, order)
 
 
 def _replace(
-    text: str,
-    node: Any,
-    key_node: Any,
-    value: Any,
-    style: _Style,
-    eol: str,
-    in_flow: bool,
-    order: int,
+    doc: _Doc, node: Any, key_node: Any, value: Any, in_flow: bool, order: int
 ) -> _Edit:
+    text, style = doc.text, doc.style
     start, end = int(node.start_mark.index), int(node.end_mark.index)
     span = text[start:end]
     if start == end or (node.style is None and node.value == "" and not span.strip()):
@@ -387,7 +383,7 @@ def _replace(
             lines = [line for line in span.split("\n")[1:] if line.strip()]
             indent = len(lines[0]) - len(lines[0].lstrip(" ")) if lines else 0
             least = 1 if key_node is None else int(key_node.start_mark.column) + 1
-            new = _render_block(value, max(indent, least), eol)
+            new = _render_block(value, max(indent, least), doc.eol)
         if new is None:
             new = render_scalar(value, in_flow=in_flow, style=style)
         return _Edit(start, end, prefix + new + trailing, order)
@@ -395,20 +391,12 @@ def _replace(
     return _Edit(start, end, prefix + new, order)
 
 
-def _insert(
-    text: str,
-    mapping: Any,
-    key: str,
-    value: Any,
-    style: _Style,
-    eol: str,
-    filename: str,
-    order: int,
-) -> _Edit:
+def _insert(doc: _Doc, mapping: Any, key: str, value: Any, order: int) -> _Edit:
+    text, eol = doc.text, doc.eol
     if mapping.flow_style or not mapping.value:
         raise ConfigError(
             f"cannot add `{key}` to the mapping written inline here",
-            path=filename,
+            path=doc.filename,
             line=_line(mapping),
             hint=f"add `{key}:` by hand",
         )
@@ -416,7 +404,7 @@ def _insert(
     end = _last_content_end(text, mapping)
     newline = text.find("\n", end)
     key_text = render_scalar(key)
-    line = " " * indent + key_text + ": " + render_scalar(value, style=style) + eol
+    line = " " * indent + key_text + ": " + render_scalar(value, style=doc.style) + eol
     if newline == -1:
         return _Edit(len(text), len(text), eol + line[: -len(eol)], order)
     return _Edit(newline + 1, newline + 1, line, order)
