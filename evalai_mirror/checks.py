@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
+from evalai_mirror import settings as settings_mod
 from evalai_mirror.errors import (
     ApiError,
     AuthError,
@@ -213,11 +214,32 @@ def check_hooks(repo: GitRepo | None) -> Check:
     )
 
 
-def check_token_tracked(settings: Settings, repo: GitRepo | None) -> Check:
-    from evalai_mirror.commands.config import _tracked_token_files
+def tracked_token_files(settings: Settings, repo: GitRepo | None) -> list[str]:
+    """Files inside the repository that hold a real token and that git tracks (repository-relative,
+    POSIX): github/host_config.json with a token, or the token file in use."""
+    if repo is None or settings.repo_root is None:
+        return []
+    candidates: list[Path] = []
+    host_config = settings_mod.read_host_config_quietly(settings.repo_root)
+    if host_config is not None and host_config.get("token"):
+        candidates.append(settings.repo_root / settings_mod.HOST_CONFIG)
+    if settings.token_file is not None:
+        candidates.append(settings.token_file)
+    found: list[str] = []
+    root = Path(repo.root).resolve()
+    for path in candidates:
+        try:
+            rel = path.resolve().relative_to(root).as_posix()
+        except ValueError:
+            continue  # outside the repository: git cannot push it
+        if rel not in found and repo.is_tracked(rel):
+            found.append(rel)
+    return found
 
+
+def check_token_tracked(settings: Settings, repo: GitRepo | None) -> Check:
     name = "token not committed"
-    leaks = _tracked_token_files(settings, repo)
+    leaks = tracked_token_files(settings, repo)
     if leaks:
         return _fail(
             name,

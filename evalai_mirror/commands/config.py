@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from evalai_mirror import settings as settings_mod
 from evalai_mirror import ui
+from evalai_mirror.checks import tracked_token_files
 from evalai_mirror.errors import GitError, MirrorError
 from evalai_mirror.settings import Settings
 
@@ -39,28 +39,6 @@ def _git_facts(settings: Settings) -> tuple[Any | None, str | None]:
     except GitError:
         origin = None
     return repo, origin
-
-
-def _tracked_token_files(settings: Settings, repo: Any | None) -> list[str]:
-    """Files inside the repository that hold a real token and that git tracks."""
-    if repo is None or settings.repo_root is None:
-        return []
-    candidates: list[Path] = []
-    host_config = settings_mod.read_host_config_quietly(settings.repo_root)
-    if host_config is not None and host_config.get("token"):
-        candidates.append(settings.repo_root / settings_mod.HOST_CONFIG)
-    if settings.token_file is not None:
-        candidates.append(settings.token_file)
-    found: list[str] = []
-    root = Path(repo.root).resolve()
-    for path in candidates:
-        try:
-            rel = path.resolve().relative_to(root).as_posix()
-        except ValueError:
-            continue  # outside the repository: git cannot push it
-        if rel not in found and repo.is_tracked(rel):
-            found.append(rel)
-    return found
 
 
 def _leak_warning(rel: str) -> str:
@@ -166,7 +144,7 @@ def _print_text(data: dict[str, Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     settings = settings_mod.resolve(args)
     repo, origin = _git_facts(settings)
-    leaks = _tracked_token_files(settings, repo)
+    leaks = tracked_token_files(settings, repo)
     data = report(settings, origin, leaks)
     if getattr(args, "json", False):
         ui.out(json.dumps(data, indent=2, sort_keys=True))
