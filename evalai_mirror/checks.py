@@ -265,39 +265,30 @@ class _Online:
 def check_online(client: EvalAIClient) -> _Online:
     """Host reachable, token accepted, team exists and has us as a member."""
     names = ("host reachable", "token valid", "host team")
+    reachable = _pass(names[0], f"{client.host_url} answers")
+    token = _pass(names[1], "EvalAI accepts the token")
     try:
         challenges = client.list_challenges()
     except UnreachableError as exc:
-        return _Online(
-            _fail(names[0], exc.message, exc.hint or "check the host URL and your network"),
-            _skip(names[1], "EvalAI is not reachable"),
-            _skip(names[2], "EvalAI is not reachable"),
-            None,
-        )
+        failed = _fail(names[0], exc.message, exc.hint or "check the host URL and your network")
+        return _stopped(names, [failed], "EvalAI is not reachable")
     except AuthError as exc:
-        return _Online(
-            _pass(names[0], f"{client.host_url} answers"),
-            _fail(names[1], exc.message, exc.hint or "get a new token"),
-            _skip(names[2], "the token was refused"),
-            None,
-        )
+        failed = _fail(names[1], exc.message, exc.hint or "get a new token")
+        return _stopped(names, [reachable, failed], "the token was refused")
     except NotFoundError as exc:
-        return _Online(
-            _pass(names[0], f"{client.host_url} answers"),
-            _pass(names[1], "EvalAI accepts the token"),
-            _fail(names[2], exc.message, exc.hint or "check EVALAI_TEAM_PK"),
-            None,
-        )
+        failed = _fail(names[2], exc.message, exc.hint or "check EVALAI_TEAM_PK")
+        return _stopped(names, [reachable, token, failed], "")
     except ApiError as exc:
-        return _Online(
-            _fail(names[0], exc.message, exc.hint or "try again later"),
-            _skip(names[1], "EvalAI did not answer the challenge list"),
-            _skip(names[2], "EvalAI did not answer the challenge list"),
-            None,
-        )
-    reachable = _pass(names[0], f"{client.host_url} answers")
-    token = _pass(names[1], "EvalAI accepts the token")
+        failed = _fail(names[0], exc.message, exc.hint or "try again later")
+        return _stopped(names, [failed], "EvalAI did not answer the challenge list")
     return _Online(reachable, token, check_membership(client), challenges)
+
+
+def _stopped(names: tuple[str, str, str], done: list[Check], why: str) -> _Online:
+    """The online checks when the challenge list failed: those ``done`` (the last one the
+    failure), the rest skipped because of ``why``."""
+    reachable, token, team = done + [_skip(name, why) for name in names[len(done) :]]
+    return _Online(reachable, token, team, None)
 
 
 def check_membership(client: EvalAIClient) -> Check:
