@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,13 @@ FIXTURE = SHARED / "fixtures" / "starters-challenge"
 API_SAMPLES = SHARED / "reference" / "api"
 
 _ENV_PREFIXES = ("EVALAI_", "GIT_", "PRE_COMMIT", "GITHUB_")
+
+RunCli = Callable[..., int]
+"""The type of the ``run_cli`` fixture."""
+REPOSITORY = "host-org/random-challenge"
+"""The repository identity of ``challenge_repo`` (from its origin's path)."""
+ZERO = "0" * 40
+"""git's all-zero object name (a ref that does not exist, in pre-push lines)."""
 
 
 def git(cwd: Path | str, *args: str, check: bool = True) -> str:
@@ -202,11 +209,11 @@ def sandbox_challenge(sandbox: object) -> tuple[object, int]:
         "/create_or_update_github_challenge/",
         headers={"Authorization": f"Bearer {server.token}"},
         files={"zip_configuration": ("challenge.zip", build_challenge_zip(FIXTURE))},
-        data={"GITHUB_REPOSITORY": "host-org/random-challenge"},
+        data={"GITHUB_REPOSITORY": REPOSITORY},
         timeout=30,
     )
     assert response.status_code == 201, response.text
-    pk = server.challenge_pk("host-org/random-challenge")
+    pk = server.challenge_pk(REPOSITORY)
     assert pk is not None
     server.clear_requests()
     return sandbox, int(pk)
@@ -243,3 +250,22 @@ def set_title(repo: Path, title: str) -> None:
     config.write_text(
         "".join(f"title: {title}\n" if line.startswith("title:") else line for line in lines)
     )
+
+
+def commit_all(repo: Path, message: str) -> str:
+    """Commit everything in ``repo``'s working copy without running hooks; the new HEAD."""
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--no-verify", "-m", message)
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def changes(sandbox: Any) -> list[tuple[str, str]]:
+    """The requests that could change EvalAI (anything but GET), as (method, path)."""
+    return [(r.method, r.path) for r in sandbox.requests() if r.method != "GET"]
+
+
+def state_of(repo: Path, branch: str = "challenge") -> Any:
+    """The sync state recorded for ``branch`` of ``repo`` (None if there is none)."""
+    from evalai_mirror.state import StateStore
+
+    return StateStore(repo / ".git").load(branch)

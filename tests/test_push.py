@@ -6,43 +6,15 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import git
+from conftest import REPOSITORY, ZERO, RunCli, changes, commit_all, git, set_title, state_of
 
 from evalai_mirror.commands.push import Target, hook_targets, parse_pre_push, pre_commit_targets
-from evalai_mirror.state import StateStore
 
-RunCli = Callable[..., int]
-REPOSITORY = "host-org/random-challenge"
-ZERO = "0" * 40
-
-
-# -- helpers (test_push_hooks.py uses them too) --------------------------------------------------
-
-
-def set_title(repo: Path, title: str) -> None:
-    config = repo / "challenge_config.yaml"
-    text = re.sub(r"^title: .*$", f"title: {title}", config.read_text(), count=1, flags=re.M)
-    config.write_text(text)
-
-
-def commit_all(repo: Path, message: str) -> str:
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "--no-verify", "-m", message)
-    return git(repo, "rev-parse", "HEAD").strip()
-
-
-def changes(sandbox: Any) -> list[tuple[str, str]]:
-    """The requests that could change EvalAI (anything but GET), as (method, path)."""
-    return [(r.method, r.path) for r in sandbox.requests() if r.method != "GET"]
-
-
-def state_of(repo: Path, branch: str = "challenge") -> Any:
-    return StateStore(repo / ".git").load(branch)
+# -- helpers ---------------------------------------------------------------------------------------
 
 
 def add_phase(repo: Path) -> None:

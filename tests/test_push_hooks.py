@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import git
-from test_push import REPOSITORY, ZERO, changes, commit_all, set_title, state_of
+from conftest import REPOSITORY, ZERO, changes, commit_all, git, set_title, state_of
 
 VENV_BIN = str(Path(sys.executable).parent)
 
