@@ -23,40 +23,26 @@ import random
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "starters-challenge"
-REPOSITORY = "host-org/random-challenge"
-GIT_ID = ["-c", "user.name=bench", "-c", "user.email=bench@example.invalid",
-          "-c", "commit.gpgsign=false"]
+from _repo import REPOSITORY, git, make_repo  # this folder is on sys.path (run as a script)
 
 
-def git(cwd: Path, *args: str) -> str:
-    proc = subprocess.run(["git", *GIT_ID, *args], cwd=cwd, capture_output=True, text=True,
-                          check=True)
-    return proc.stdout
+def grow_annotations(annotation_kb: int) -> Callable[[Path], None]:
+    """Give the test split an annotation file of about ``annotation_kb`` KB (the fixture's
+    holds four labels)."""
 
-
-def make_repo(base: Path, annotation_kb: int) -> Path:
-    repo = base / "work"
-    shutil.copytree(FIXTURE, repo)
-    if annotation_kb:  # a test split of realistic size (the fixture's holds four labels)
+    def prepare(repo: Path) -> None:
         rng = random.Random(4)
         labels = ", ".join(str(rng.randrange(10)) for _ in range(annotation_kb * 1024 // 3))
         annotations = repo / "annotations" / "test_annotations_testsplit.json"
         annotations.write_text(f'{{"split": "testsplit", "labels": [{labels}]}}')
-    bare = base / "remotes" / "host-org" / "random-challenge.git"
-    bare.parent.mkdir(parents=True)
-    git(base, "init", "--bare", "-q", str(bare))
-    git(repo, "init", "-q", "-b", "challenge")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "initial")
-    git(repo, "remote", "add", "origin", str(bare))
-    return repo
+
+    return prepare
 
 
 def commit_title(repo: Path, title: str) -> None:
@@ -129,7 +115,8 @@ def main() -> int:
     cwd = os.getcwd()
     try:
         os.environ.update(server.env())
-        repo = make_repo(base, options.annotation_kb)
+        prepare = grow_annotations(options.annotation_kb) if options.annotation_kb else None
+        repo = make_repo(base, prepare)
         os.chdir(repo)
         from evalai_mirror import sync
 

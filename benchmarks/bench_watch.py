@@ -32,14 +32,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _repo import git, make_repo  # this folder is on sys.path (run as a script)
+
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURE = ROOT.parent / "shared" / "fixtures" / "starters-challenge"
 CHALLENGE_GET = re.compile(r"challenge_host_team/\d+/challenge/\d+$")
 TARGETS = {"median": 2.5, "p95": 5.0, "requests/min": 30.0, "idle cpu %": 1.0}
-
-
-def _git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
 
 
 def _cli() -> list[str]:
@@ -65,19 +62,6 @@ def percentile(values: list[float], pct: float) -> float:
     low = int(rank)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
-def make_repo(base: Path, env: dict[str, str]) -> Path:
-    repo = base / "work"
-    shutil.copytree(FIXTURE, repo)
-    bare = base / "remotes" / "host-org" / "random-challenge.git"
-    bare.parent.mkdir(parents=True)
-    _git(base, "init", "--bare", "-q", str(bare))
-    _git(repo, "init", "-q", "-b", "challenge")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "Initial challenge")
-    _git(repo, "remote", "add", "origin", str(bare))
-    return repo
 
 
 def wait_for_title(config: Path, title: str, timeout: float) -> float:
@@ -142,14 +126,14 @@ def main() -> int:
     os.environ.update(env)
     watch: subprocess.Popen[bytes] | None = None
     try:
-        repo = make_repo(base, env)
+        repo = make_repo(base)
         os.chdir(repo)
         ctx = sync.open_context(None)
         pk = sync.push(ctx).pk
         ctx.close()
         assert pk is not None
         pull_baseline = baseline_pull(sandbox, pk, repo, env, 3)
-        _git(repo, "commit", "-q", "-am", "baseline pulls")
+        git(repo, "commit", "-q", "-am", "baseline pulls")
 
         log = (base / "watch.log").open("wb")
         watch = subprocess.Popen([*_cli(), "watch"], cwd=repo, env=env, stdout=log, stderr=log)
