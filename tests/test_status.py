@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import first_push, git, set_title
+from conftest import git, set_title
 
 Run = Callable[..., int]
 
@@ -24,14 +24,12 @@ def field(data: Any, key: str) -> Any:
 
 
 def test_in_sync_after_first_push(
-    challenge_repo: Path,
-    sandbox_env: Any,
+    pushed_repo: tuple[Path, int],
     run_cli: Run,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    pk = first_push(challenge_repo, monkeypatch)
-    assert run_cli(["status"], cwd=challenge_repo) == 0
+    repo, pk = pushed_repo
+    assert run_cli(["status"], cwd=repo) == 0
     out = capsys.readouterr().out
     assert f"EvalAI challenge {pk}" in out
     assert f"/web/challenges/challenge-page/{pk}/overview" in out
@@ -40,71 +38,67 @@ def test_in_sync_after_first_push(
     # the table fits in 100 columns even with the HTML fields in it
     assert max(len(line) for line in out.splitlines() if "challenge-page" not in line) <= 100
     assert "phases." in out and "description" in out
-    code, data = status_json(run_cli, challenge_repo, capsys)
+    code, data = status_json(run_cli, repo, capsys)
     assert code == 0 and data["drift"] is False and data["challenge_pk"] == pk
     assert {f["state"] for f in data["fields"]} == {"in sync"}
     assert data["last_push"] and data["last_pull"] is None
 
 
 def test_changed_here_committed_and_uncommitted(
-    challenge_repo: Path,
-    sandbox_env: Any,
+    pushed_repo: tuple[Path, int],
     run_cli: Run,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    first_push(challenge_repo, monkeypatch)
-    set_title(challenge_repo, "A new title here")
-    code, data = status_json(run_cli, challenge_repo, capsys)
+    repo, _pk = pushed_repo
+    set_title(repo, "A new title here")
+    code, data = status_json(run_cli, repo, capsys)
     assert code == 2 and data["drift"] is True
     title = field(data, "title")
     assert title["state"] == "changed here" and title["uncommitted"] is True
     assert title["local"] == "A new title here" and title["remote"] != "A new title here"
-    assert run_cli(["status"], cwd=challenge_repo) == 2
+    assert run_cli(["status"], cwd=repo) == 2
     out = capsys.readouterr().out
     assert "changed here*" in out and "not committed yet" in out and "push" in out
-    git(challenge_repo, "commit", "-qam", "new title")
-    code, data = status_json(run_cli, challenge_repo, capsys)
+    git(repo, "commit", "-qam", "new title")
+    code, data = status_json(run_cli, repo, capsys)
     assert code == 2 and field(data, "title")["uncommitted"] is False
 
 
 def test_changed_on_evalai(
-    challenge_repo: Path,
+    pushed_repo: tuple[Path, int],
     sandbox_env: Any,
     run_cli: Run,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    pk = first_push(challenge_repo, monkeypatch)
+    repo, pk = pushed_repo
     sandbox_env.edit_phase(pk, "dev", max_submissions_per_day=7)
-    assert run_cli(["status", "--changed"], cwd=challenge_repo) == 2
+    assert run_cli(["status", "--changed"], cwd=repo) == 2
     out = capsys.readouterr().out
     assert "phase dev (phases.dev.*)" in out
     row = next(line for line in out.splitlines() if "  max_submissions_per_day" in line)
     assert "changed on EvalAI" in row and "7" in row
     assert "title" not in out.split("FIELD", 1)[1].split("\n\n")[0]  # --changed hides in-sync rows
     assert "pull" in out
-    code, data = status_json(run_cli, challenge_repo, capsys)
+    code, data = status_json(run_cli, repo, capsys)
     assert code == 2 and field(data, "phases.dev.max_submissions_per_day")["remote"] == 7
 
 
 def test_conflict_and_long_html_is_summarised(
-    challenge_repo: Path,
+    pushed_repo: tuple[Path, int],
     sandbox_env: Any,
     run_cli: Run,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    pk = first_push(challenge_repo, monkeypatch)
-    set_title(challenge_repo, "Title from the repository")
+    repo, pk = pushed_repo
+    set_title(repo, "Title from the repository")
     sandbox_env.edit_challenge(pk, title="Title from EvalAI")
     long_html = "<p>" + "very long paragraph " * 40 + "</p>\n<p>second</p>"
-    (challenge_repo / "templates" / "description.html").write_text(long_html)
-    code, data = status_json(run_cli, challenge_repo, capsys)
+    (repo / "templates" / "description.html").write_text(long_html)
+    code, data = status_json(run_cli, repo, capsys)
     assert code == 2
     assert field(data, "title")["state"] == "conflict"
     assert field(data, "description")["state"] == "changed here"
-    assert run_cli(["status"], cwd=challenge_repo) == 2
+    assert run_cli(["status"], cwd=repo) == 2
     out = capsys.readouterr().out
     assert "very long paragraph " * 3 not in out  # summarised, not printed
     assert f"2 lines/{len(long_html.strip())} chars" in out
@@ -113,48 +107,45 @@ def test_conflict_and_long_html_is_summarised(
 
 
 def test_both_same_counts_as_drift_until_recorded(
-    challenge_repo: Path,
+    pushed_repo: tuple[Path, int],
     sandbox_env: Any,
     run_cli: Run,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    pk = first_push(challenge_repo, monkeypatch)
-    set_title(challenge_repo, "Same on both sides")
+    repo, pk = pushed_repo
+    set_title(repo, "Same on both sides")
     sandbox_env.edit_challenge(pk, title="Same on both sides")
-    code, data = status_json(run_cli, challenge_repo, capsys)
+    code, data = status_json(run_cli, repo, capsys)
     assert code == 2 and field(data, "title")["state"] == "changed on both sides, same value"
 
 
 def test_evalai_unreachable_is_an_error_not_a_deletion(
-    challenge_repo: Path,
+    pushed_repo: tuple[Path, int],
     sandbox_env: Any,
     run_cli: Run,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    first_push(challenge_repo, monkeypatch)
+    repo, _pk = pushed_repo
     sandbox_env.stop()
-    assert run_cli(["status"], cwd=challenge_repo) == 1
+    assert run_cli(["status"], cwd=repo) == 1
     captured = capsys.readouterr()
     text = (captured.out + captured.err).lower()
     assert "could not read evalai" in text
     assert "deleted" not in text.replace("nothing is shown as deleted", "")
     assert "absent" not in text and "changed" not in text
-    code, data = status_json(run_cli, challenge_repo, capsys)
+    code, data = status_json(run_cli, repo, capsys)
     assert code == 1 and data["fields"] == [] and "could not read EvalAI" in data["error"]
 
 
 def test_evalai_html_error_is_an_error(
-    challenge_repo: Path,
+    pushed_repo: tuple[Path, int],
     sandbox_env: Any,
     run_cli: Run,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    first_push(challenge_repo, monkeypatch)
+    repo, _pk = pushed_repo
     sandbox_env.add_fault("GET", r"challenge_phase", "html", count=10)
-    assert run_cli(["status"], cwd=challenge_repo) == 1
+    assert run_cli(["status"], cwd=repo) == 1
     assert "could not read EvalAI" in capsys.readouterr().err
 
 
@@ -167,55 +158,50 @@ def test_no_challenge_yet_is_drift(
 
 
 def test_pending_push_is_drift(
-    challenge_repo: Path,
-    sandbox_env: Any,
+    pushed_repo: tuple[Path, int],
     run_cli: Run,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from evalai_mirror import sync
 
-    first_push(challenge_repo, monkeypatch)
+    repo, _pk = pushed_repo
     ctx = sync.open_context(None)
     sync.mark_pending(ctx, "0123456789abcdef")
-    assert run_cli(["status"], cwd=challenge_repo) == 2
+    assert run_cli(["status"], cwd=repo) == 2
     assert "0123456789abcdef did not reach EvalAI" in capsys.readouterr().out
 
 
 def test_structure_change_is_drift(
-    challenge_repo: Path,
-    sandbox_env: Any,
+    pushed_repo: tuple[Path, int],
     run_cli: Run,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    first_push(challenge_repo, monkeypatch)
-    script = next((challenge_repo / "evaluation_script").glob("*.py"))
+    repo, _pk = pushed_repo
+    script = next((repo / "evaluation_script").glob("*.py"))
     script.write_text(script.read_text() + "\n# tweak\n")
-    code, data = status_json(run_cli, challenge_repo, capsys)
+    code, data = status_json(run_cli, repo, capsys)
     assert code == 2 and data["structure_changes"]
-    assert run_cli(["status"], cwd=challenge_repo) == 2
+    assert run_cli(["status"], cwd=repo) == 2
     assert "zip-only parts changed here" in capsys.readouterr().out
 
 
 def test_no_colour_without_terminal_or_with_no_color(
-    challenge_repo: Path,
-    sandbox_env: Any,
+    pushed_repo: tuple[Path, int],
     run_cli: Run,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    first_push(challenge_repo, monkeypatch)
-    set_title(challenge_repo, "Colourful")
+    repo, _pk = pushed_repo
+    set_title(repo, "Colourful")
     monkeypatch.setenv("FORCE_COLOR", "1")
-    run_cli(["status"], cwd=challenge_repo)
+    run_cli(["status"], cwd=repo)
     assert "\033[" in capsys.readouterr().out
     monkeypatch.setenv("NO_COLOR", "1")
-    run_cli(["status"], cwd=challenge_repo)
+    run_cli(["status"], cwd=repo)
     assert "\033[" not in capsys.readouterr().out
     monkeypatch.delenv("NO_COLOR")
     monkeypatch.delenv("FORCE_COLOR")
-    run_cli(["status"], cwd=challenge_repo)  # captured output is not a terminal
+    run_cli(["status"], cwd=repo)  # captured output is not a terminal
     assert "\033[" not in capsys.readouterr().out
 
 
