@@ -219,19 +219,25 @@ def sandbox_challenge(sandbox: object) -> tuple[object, int]:
     return sandbox, int(pk)
 
 
+def sync_once(kind: str, **kw: Any) -> Any:
+    """One ``sync.push`` (``kind == "push"``) or ``sync.pull`` with ``kw``, in a context
+    opened for the current directory and closed again; the report."""
+    from evalai_mirror import sync
+
+    ctx = sync.open_context(None)
+    try:
+        return sync.push(ctx, **kw) if kind == "push" else sync.pull(ctx, **kw)
+    finally:
+        ctx.close()
+
+
 def first_push(repo: Path, monkeypatch: pytest.MonkeyPatch) -> int:
     """Create the challenge on the sandbox from ``repo``'s HEAD with the sync engine (cwd
     becomes ``repo``); the challenge pk."""
-    from evalai_mirror import sync
-
     monkeypatch.chdir(repo)
-    ctx = sync.open_context(None)
-    try:
-        report = sync.push(ctx)
-    finally:
-        ctx.close()
+    report = sync_once("push")
     assert report.action == "created" and report.pk is not None
-    return report.pk
+    return int(report.pk)
 
 
 @pytest.fixture

@@ -8,19 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import git
+from conftest import git, sync_once
 
 Run = Callable[..., int]
-
-
-def _sync(kind: str, **kw: Any) -> Any:
-    from evalai_mirror import sync
-
-    ctx = sync.open_context(None)
-    try:
-        return sync.push(ctx, **kw) if kind == "push" else sync.pull(ctx, **kw)
-    finally:
-        ctx.close()
 
 
 def test_empty_log(challenge_repo: Path, run_cli: Run, capsys: pytest.CaptureFixture[str]) -> None:
@@ -41,9 +31,9 @@ def test_push_and_pull_entries_newest_first(
     config.write_text(config.read_text().replace("title: ", "title: Renamed ", 1))
     git(repo, "commit", "-qam", "rename")
     sha = git(repo, "rev-parse", "HEAD").strip()
-    assert _sync("push", command="push").action == "patched"
+    assert sync_once("push", command="push").action == "patched"
     sandbox_env.edit_phase(pk, "dev", max_submissions_per_day=3)
-    assert _sync("pull", command="pull").written
+    assert sync_once("pull", command="pull").written
 
     assert run_cli(["log", "--json"], cwd=repo) == 0
     entries = json.loads(capsys.readouterr().out)

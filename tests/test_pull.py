@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import first_push, git
+from conftest import first_push, git, sync_once
 
 Run = Callable[..., int]
 
@@ -161,8 +161,6 @@ def test_same_field_edited_on_both_sides_is_a_conflict_until_settled(
 def test_prefer_local_keeps_the_edit_and_the_next_push_sends_it(
     synced: tuple[Path, Any, int], run_cli: Run, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from evalai_mirror import sync
-
     repo, sandbox, pk = synced
     config = repo / CONFIG
     replace_in(config, "title: Random Number Generator Challenge", "title: Mine")
@@ -175,11 +173,7 @@ def test_prefer_local_keeps_the_edit_and_the_next_push_sends_it(
     assert config.read_bytes() == before
     assert "kept (the next push sends it): title" in capsys.readouterr().out
     # EvalAI's value is now "seen": the working copy's value is a plain local change
-    ctx = sync.open_context(None)
-    try:
-        assert sync.push(ctx, from_worktree=True).fields == ["title"]
-    finally:
-        ctx.close()
+    assert sync_once("push", from_worktree=True).fields == ["title"]
     assert sandbox.get_challenge(pk)["title"] == "Mine"
 
 

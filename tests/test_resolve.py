@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import git, set_title
+from conftest import git, set_title, sync_once
 
 Run = Callable[..., int]
 
@@ -18,16 +18,6 @@ def _states(run_cli: Run, repo: Path, capsys: pytest.CaptureFixture[str]) -> tup
     code = run_cli(["status", "--json"], cwd=repo)
     data = json.loads(capsys.readouterr().out)
     return code, {f["key"]: f["state"] for f in data["fields"] if f["state"] != "in sync"}
-
-
-def _sync(kind: str) -> Any:
-    from evalai_mirror import sync
-
-    ctx = sync.open_context(None)
-    try:
-        return sync.push(ctx) if kind == "push" else sync.pull(ctx)
-    finally:
-        ctx.close()
 
 
 @pytest.fixture
@@ -60,10 +50,10 @@ def test_take_local_then_push_leaves_everything_in_sync(
     assert "title: kept the local value; the next push sends it" in out
     code, states = _states(run_cli, repo, capsys)
     assert code == 2 and states == {"title": "changed here", "description": "changed here"}
-    assert _sync("push").action == "patched"
+    assert sync_once("push").action == "patched"
     assert sandbox_env.get_challenge(pk)["title"] == "Title from the repository"
     assert "<p>Here</p>" in sandbox_env.get_challenge(pk)["description"]
-    assert not _sync("pull").written
+    assert not sync_once("pull").written
     assert _states(run_cli, repo, capsys) == (0, {})
     assert run_cli(["log", "--json"], cwd=repo) == 0
     entries = json.loads(capsys.readouterr().out)
@@ -87,8 +77,8 @@ def test_take_remote_all_then_commit_push_pull_in_sync(
     assert page.strip() == remote_description.strip()
     assert _states(run_cli, repo, capsys) == (0, {})
     git(repo, "commit", "-qam", "take EvalAI's title and description")
-    assert _sync("push").action == "nothing"
-    assert not _sync("pull").written
+    assert sync_once("push").action == "nothing"
+    assert not sync_once("pull").written
     assert _states(run_cli, repo, capsys) == (0, {})
     assert sandbox_env.get_challenge(pk)["title"] == "Title from EvalAI"
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import first_push, git
+from conftest import git
 
 CONFIG = "challenge_config.yaml"
 CHALLENGE_GET = r"challenge_host_team/\d+/challenge/\d+$"
@@ -52,12 +52,10 @@ def title_in(repo: Path) -> str:
 
 
 @pytest.fixture
-def pushed(
-    challenge_repo: Path, sandbox_env: Any, monkeypatch: pytest.MonkeyPatch
-) -> tuple[Path, Any, int]:
-    pk = first_push(challenge_repo, monkeypatch)
+def pushed(pushed_repo: tuple[Path, int], sandbox_env: Any) -> tuple[Path, Any, int]:
+    repo, pk = pushed_repo
     sandbox_env.clear_requests()
-    return challenge_repo, sandbox_env, pk
+    return repo, sandbox_env, pk
 
 
 @pytest.fixture
