@@ -237,6 +237,17 @@ def tracked_token_files(settings: Settings, repo: GitRepo | None) -> list[str]:
     return found
 
 
+def leak_warning(rel: str) -> str:
+    """What to do about a real token in the tracked file ``rel``."""
+    return (
+        f"{rel} holds a real EvalAI token and git tracks it: it is pushed to GitHub with "
+        f"the repository. Move the token to ${settings_mod.ENV_TOKEN} or "
+        f"{settings_mod.EVALAI_CLI_TOKEN}, put the placeholder back in {rel} "
+        '(e.g. "<evalai_user_auth_token>") and commit that, then rotate the token on your '
+        "EvalAI profile page (Auth Token), since git history keeps the old one."
+    )
+
+
 def check_token_tracked(settings: Settings, repo: GitRepo | None) -> Check:
     name = "token not committed"
     leaks = tracked_token_files(settings, repo)

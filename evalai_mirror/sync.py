@@ -105,6 +105,7 @@ def open_context(
             "HEAD is detached, so there is no branch to sync",
             hint="check out your challenge branch (e.g. `git switch challenge`) or pass --branch",
         )
+    warn_token_leaks(settings, repo)
     repository = settings.repo.repository or repo.origin_repository()
     if not repository:
         raise SettingsError(
@@ -119,6 +120,17 @@ def open_context(
         repository=repository,
         store=StateStore(repo.git_dir),
     )
+
+
+def warn_token_leaks(settings: Settings, repo: GitRepo) -> None:
+    """Say loudly, on every sync, when a real token sits in a file git tracks."""
+    import sys
+
+    from evalai_mirror import ui
+    from evalai_mirror.checks import leak_warning, tracked_token_files
+
+    for rel in tracked_token_files(settings, repo):
+        ui.warn(ui.colour("TOKEN LEAK: ", "red", sys.stderr) + leak_warning(rel))
 
 
 # --------------------------------------------------------------------------- EvalAI's side

@@ -14,7 +14,7 @@ from typing import Any
 
 from evalai_mirror import settings as settings_mod
 from evalai_mirror import ui
-from evalai_mirror.checks import tracked_token_files
+from evalai_mirror.checks import leak_warning, tracked_token_files
 from evalai_mirror.errors import GitError, MirrorError
 from evalai_mirror.settings import Settings
 
@@ -39,16 +39,6 @@ def _git_facts(settings: Settings) -> tuple[Any | None, str | None]:
     except GitError:
         origin = None
     return repo, origin
-
-
-def _leak_warning(rel: str) -> str:
-    return (
-        f"{rel} holds a real EvalAI token and git tracks it: it is pushed to GitHub with "
-        f"the repository. Move the token to ${settings_mod.ENV_TOKEN} or "
-        f"{settings_mod.EVALAI_CLI_TOKEN}, put the placeholder back in {rel} "
-        '(e.g. "<evalai_user_auth_token>") and commit that, then rotate the token on your '
-        "EvalAI profile page (Auth Token), since git history keeps the old one."
-    )
 
 
 def _connection_problem(settings: Settings) -> str | None:
@@ -155,6 +145,6 @@ def run(args: argparse.Namespace) -> int:
     for rel in leaks:
         ui.err("")
         ui.err(ui.colour("!" * 78, "red", sys.stderr))
-        ui.warn(ui.colour("TOKEN LEAK: ", "red", sys.stderr) + _leak_warning(rel))
+        ui.warn(ui.colour("TOKEN LEAK: ", "red", sys.stderr) + leak_warning(rel))
         ui.err(ui.colour("!" * 78, "red", sys.stderr))
     return 0
