@@ -135,7 +135,7 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 
 @pytest.fixture
-def run_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+def run_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunCli]:
     """Call the CLI in-process: ``run_cli(["validate", path], cwd=...)`` -> exit code."""
     from evalai_mirror.cli import main
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import git
+from conftest import RunCli, git
 
-Run = Callable[..., int]
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.real-looking-token-value.Zm9vYmFy"
 
 
@@ -21,7 +19,7 @@ def _host_config(repo: Path, token: str) -> None:
 
 def test_text_output_shows_sources_and_masks_token(
     challenge_repo: Path,
-    run_cli: Run,
+    run_cli: RunCli,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -40,7 +38,7 @@ def test_text_output_shows_sources_and_masks_token(
 
 def test_json_output(
     challenge_repo: Path,
-    run_cli: Run,
+    run_cli: RunCli,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -74,7 +72,7 @@ def test_json_output(
 
 def test_real_token_in_tracked_host_config_warns_loudly(
     challenge_repo: Path,
-    run_cli: Run,
+    run_cli: RunCli,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -95,7 +93,7 @@ def test_real_token_in_tracked_host_config_warns_loudly(
 
 
 def test_real_token_in_untracked_host_config_is_quiet(
-    challenge_repo: Path, run_cli: Run, capsys: pytest.CaptureFixture[str]
+    challenge_repo: Path, run_cli: RunCli, capsys: pytest.CaptureFixture[str]
 ) -> None:
     git(challenge_repo, "rm", "-q", "--cached", "github/host_config.json")
     _host_config(challenge_repo, TOKEN)
@@ -107,7 +105,7 @@ def test_real_token_in_untracked_host_config_is_quiet(
 
 
 def test_outside_git_skips_tracked_check(
-    fixture_copy: Path, run_cli: Run, capsys: pytest.CaptureFixture[str]
+    fixture_copy: Path, run_cli: RunCli, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _host_config(fixture_copy, TOKEN)
     assert run_cli(["config"], cwd=fixture_copy) == 0
@@ -117,7 +115,7 @@ def test_outside_git_skips_tracked_check(
 
 
 def test_bad_settings_file_is_one_line_error(
-    challenge_repo: Path, run_cli: Run, capsys: pytest.CaptureFixture[str]
+    challenge_repo: Path, run_cli: RunCli, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (challenge_repo / ".evalai-mirror.yml").write_text("branches: [challenge]\ncolour: red\n")
     assert run_cli(["config"], cwd=challenge_repo) == 1

@@ -3,17 +3,15 @@ sandbox over real HTTP."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-Run = Callable[..., int]
+from conftest import RunCli
 
 
 def test_no_differences_exit_zero_even_with_exit_code(
-    pushed_repo: tuple[Path, int], run_cli: Run, capsys: pytest.CaptureFixture[str]
+    pushed_repo: tuple[Path, int], run_cli: RunCli, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo, _pk = pushed_repo
     assert run_cli(["diff"], cwd=repo) == 0
@@ -22,7 +20,7 @@ def test_no_differences_exit_zero_even_with_exit_code(
 
 
 def test_html_field_as_unified_diff(
-    pushed_repo: tuple[Path, int], run_cli: Run, capsys: pytest.CaptureFixture[str]
+    pushed_repo: tuple[Path, int], run_cli: RunCli, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo, _pk = pushed_repo
     page = repo / "templates" / "description.html"
@@ -42,7 +40,7 @@ def test_html_field_as_unified_diff(
 def test_date_changed_on_evalai_old_to_new(
     pushed_repo: tuple[Path, int],
     sandbox_env: Any,
-    run_cli: Run,
+    run_cli: RunCli,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     repo, pk = pushed_repo
@@ -65,7 +63,7 @@ def _line_of(repo: Path, needle: str) -> int:
 
 
 def test_unknown_field_is_a_usage_error(
-    pushed_repo: tuple[Path, int], run_cli: Run, capsys: pytest.CaptureFixture[str]
+    pushed_repo: tuple[Path, int], run_cli: RunCli, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo, _pk = pushed_repo
     assert run_cli(["diff", "phases.nope"], cwd=repo) == 1
@@ -75,7 +73,7 @@ def test_unknown_field_is_a_usage_error(
 
 
 def test_unreachable_evalai_is_an_error(
-    pushed_repo: tuple[Path, int], sandbox_env: Any, run_cli: Run,
+    pushed_repo: tuple[Path, int], sandbox_env: Any, run_cli: RunCli,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     repo, _pk = pushed_repo
@@ -86,7 +84,7 @@ def test_unreachable_evalai_is_an_error(
 
 def test_colour_only_when_asked_and_never_with_no_color(
     pushed_repo: tuple[Path, int],
-    run_cli: Run,
+    run_cli: RunCli,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:

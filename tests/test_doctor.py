@@ -7,17 +7,15 @@ import base64
 import json
 import subprocess
 import sys
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import git
+from conftest import RunCli, git
 
 from evalai_mirror.checks import check_token_expiry, jwt_expiry
 
-Run = Callable[..., int]
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
@@ -35,7 +33,7 @@ def _install_plain_hooks(repo: Path) -> None:
     hooks.install(GitRepo.open(repo))
 
 
-def _doctor(run_cli: Run, repo: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:
+def _doctor(run_cli: RunCli, repo: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:
     code = run_cli(["doctor", "--json"], cwd=repo)
     data = json.loads(capsys.readouterr().out)
     assert data["ok"] is (code == 0)
@@ -52,7 +50,7 @@ def _statuses(checks: dict[str, Any]) -> dict[str, str]:
 def test_all_checks_pass(
     pushed_repo: tuple[Path, int],
     sandbox_env: Any,
-    run_cli: Run,
+    run_cli: RunCli,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     repo, pk = pushed_repo
@@ -99,7 +97,7 @@ def test_token_expiry_from_the_jwt_payload() -> None:
 
 
 def test_expired_token_fails_from_the_cli(
-    challenge_repo: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch,
+    challenge_repo: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     token = _jwt({"exp": 1_000_000_000})
@@ -116,7 +114,7 @@ def test_expired_token_fails_from_the_cli(
 
 
 def test_missing_and_invalid_config(
-    pushed_repo: tuple[Path, int], run_cli: Run, capsys: pytest.CaptureFixture[str]
+    pushed_repo: tuple[Path, int], run_cli: RunCli, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo, _pk = pushed_repo
     config = repo / "challenge_config.yaml"
@@ -133,7 +131,7 @@ def test_missing_and_invalid_config(
 
 
 def test_plain_http_off_loopback_fails(
-    challenge_repo: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch,
+    challenge_repo: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("EVALAI_HOST_URL", "http://evalai.example.invalid")
@@ -147,7 +145,7 @@ def test_plain_http_off_loopback_fails(
 
 
 def test_missing_settings_fail(
-    challenge_repo: Path, run_cli: Run, capsys: pytest.CaptureFixture[str]
+    challenge_repo: Path, run_cli: RunCli, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, checks = _doctor(run_cli, challenge_repo, capsys)
     assert code == 1
@@ -161,7 +159,7 @@ def test_missing_settings_fail(
 
 
 def test_unreachable_host(
-    pushed_repo: tuple[Path, int], sandbox_env: Any, run_cli: Run,
+    pushed_repo: tuple[Path, int], sandbox_env: Any, run_cli: RunCli,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     repo, _pk = pushed_repo
@@ -172,7 +170,7 @@ def test_unreachable_host(
 
 
 def test_invalid_token(
-    pushed_repo: tuple[Path, int], run_cli: Run, monkeypatch: pytest.MonkeyPatch,
+    pushed_repo: tuple[Path, int], run_cli: RunCli, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     repo, _pk = pushed_repo
@@ -188,7 +186,7 @@ def test_invalid_token(
 @pytest.mark.parametrize(("team", "message"), [("999", "no host team 999"), ("2", "not a member")])
 def test_team_unknown_or_not_a_member(
     pushed_repo: tuple[Path, int],
-    run_cli: Run,
+    run_cli: RunCli,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     team: str,
@@ -203,7 +201,7 @@ def test_team_unknown_or_not_a_member(
 
 
 def test_no_challenge_yet_is_a_warning(
-    challenge_repo: Path, sandbox_env: Any, run_cli: Run, capsys: pytest.CaptureFixture[str]
+    challenge_repo: Path, sandbox_env: Any, run_cli: RunCli, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _install_plain_hooks(challenge_repo)
     code, checks = _doctor(run_cli, challenge_repo, capsys)
@@ -214,7 +212,7 @@ def test_no_challenge_yet_is_a_warning(
 
 
 def test_pinned_challenge_missing_fails_and_other_branch_warns(
-    pushed_repo: tuple[Path, int], run_cli: Run, capsys: pytest.CaptureFixture[str]
+    pushed_repo: tuple[Path, int], run_cli: RunCli, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo, pk = pushed_repo
     _install_plain_hooks(repo)
@@ -235,7 +233,7 @@ def test_pinned_challenge_missing_fails_and_other_branch_warns(
 
 
 def test_hooks_missing_plain_and_pre_commit_framework(
-    pushed_repo: tuple[Path, int], run_cli: Run, capsys: pytest.CaptureFixture[str]
+    pushed_repo: tuple[Path, int], run_cli: RunCli, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo, _pk = pushed_repo
     _code, checks = _doctor(run_cli, repo, capsys)
@@ -261,7 +259,7 @@ def test_hooks_missing_plain_and_pre_commit_framework(
 def test_token_in_a_tracked_file_fails(
     pushed_repo: tuple[Path, int],
     sandbox_env: Any,
-    run_cli: Run,
+    run_cli: RunCli,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     repo, _pk = pushed_repo
@@ -281,7 +279,7 @@ def test_token_in_a_tracked_file_fails(
 
 def test_colour_respects_no_color(
     pushed_repo: tuple[Path, int],
-    run_cli: Run,
+    run_cli: RunCli,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:

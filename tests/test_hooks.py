@@ -8,11 +8,10 @@ import shutil
 import stat
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT_ROOT, git
+from conftest import PROJECT_ROOT, RunCli, git
 
 from evalai_mirror import hooks
 from evalai_mirror.errors import MirrorError
@@ -21,8 +20,6 @@ from evalai_mirror.git import GitRepo
 VENV_BIN = str(Path(sys.executable).parent)
 HAS_VALIDATE = importlib.util.find_spec("evalai_mirror.commands.validate") is not None
 MISSING_WARNING = "evalai-mirror is not installed"
-
-RunCli = Callable[..., int]
 
 
 def _env(tool: bool = True, tmp: Path | None = None, **extra: str) -> dict[str, str]:

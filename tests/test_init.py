@@ -9,18 +9,15 @@ import os
 import subprocess
 import sys
 import zipfile
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from conftest import PROJECT_ROOT, git
+from conftest import PROJECT_ROOT, RunCli, git
 
 from evalai_mirror import __version__, scaffold
-
-RunCli = Callable[..., int]
 
 EXPECTED_FILES = {
     ".gitignore",

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import git, sync_once
-
-Run = Callable[..., int]
+from conftest import RunCli, git, sync_once
 
 
-def test_empty_log(challenge_repo: Path, run_cli: Run, capsys: pytest.CaptureFixture[str]) -> None:
+def test_empty_log(challenge_repo: Path, run_cli: RunCli, capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(["log"], cwd=challenge_repo) == 0
     assert "no syncs recorded yet" in capsys.readouterr().out
     assert run_cli(["log", "--json"], cwd=challenge_repo) == 0
@@ -23,7 +20,7 @@ def test_empty_log(challenge_repo: Path, run_cli: Run, capsys: pytest.CaptureFix
 def test_push_and_pull_entries_newest_first(
     pushed_repo: tuple[Path, int],
     sandbox_env: Any,
-    run_cli: Run,
+    run_cli: RunCli,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     repo, pk = pushed_repo
@@ -62,7 +59,7 @@ def test_push_and_pull_entries_newest_first(
 
 
 def test_unreadable_line_is_skipped_with_a_warning(
-    pushed_repo: tuple[Path, int], run_cli: Run, capsys: pytest.CaptureFixture[str]
+    pushed_repo: tuple[Path, int], run_cli: RunCli, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo, _pk = pushed_repo
     log = repo / ".git" / "evalai-mirror" / "log.jsonl"
@@ -74,7 +71,7 @@ def test_unreadable_line_is_skipped_with_a_warning(
 
 
 def test_negative_count_is_a_usage_error(
-    challenge_repo: Path, run_cli: Run, capsys: pytest.CaptureFixture[str]
+    challenge_repo: Path, run_cli: RunCli, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run_cli(["log", "-n", "-1"], cwd=challenge_repo) == 1
     assert "negative" in capsys.readouterr().err
@@ -82,7 +79,7 @@ def test_negative_count_is_a_usage_error(
 
 def test_no_colour_with_no_color(
     pushed_repo: tuple[Path, int],
-    run_cli: Run,
+    run_cli: RunCli,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:

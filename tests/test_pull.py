@@ -6,14 +6,11 @@ import importlib.util
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import first_push, git, sync_once
-
-Run = Callable[..., int]
+from conftest import RunCli, first_push, git, sync_once
 
 DESCRIPTION = (
     "<h2>Overview</h2>\n"
@@ -56,7 +53,7 @@ def changed_lines(repo: Path) -> list[str]:
 
 
 def test_title_edit_on_evalai_changes_exactly_that_line(
-    synced: tuple[Path, Any, int], run_cli: Run, capsys: pytest.CaptureFixture[str]
+    synced: tuple[Path, Any, int], run_cli: RunCli, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo, sandbox, pk = synced
     before = (repo / CONFIG).read_text()
@@ -82,7 +79,7 @@ def test_title_edit_on_evalai_changes_exactly_that_line(
 
 
 def test_dates_and_phase_fields_keep_the_file_style(
-    synced: tuple[Path, Any, int], run_cli: Run
+    synced: tuple[Path, Any, int], run_cli: RunCli
 ) -> None:
     repo, sandbox, pk = synced
     sandbox.edit_challenge(pk, end_date="2099-06-30T12:00:00Z")
@@ -102,7 +99,7 @@ def test_dates_and_phase_fields_keep_the_file_style(
 
 
 def test_html_field_goes_into_the_named_file_with_its_final_newline(
-    synced: tuple[Path, Any, int], run_cli: Run
+    synced: tuple[Path, Any, int], run_cli: RunCli
 ) -> None:
     repo, sandbox, pk = synced
     sandbox.edit_phase(pk, "dev", description="<p>Dev phase, now with more detail.</p>")
@@ -117,7 +114,7 @@ def test_html_field_goes_into_the_named_file_with_its_final_newline(
 
 
 def test_non_overlapping_html_edits_on_both_sides_merge(
-    synced: tuple[Path, Any, int], run_cli: Run, capsys: pytest.CaptureFixture[str]
+    synced: tuple[Path, Any, int], run_cli: RunCli, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo, sandbox, pk = synced
     path = repo / "templates" / "description.html"
@@ -136,7 +133,7 @@ def test_non_overlapping_html_edits_on_both_sides_merge(
 
 
 def test_same_field_edited_on_both_sides_is_a_conflict_until_settled(
-    synced: tuple[Path, Any, int], run_cli: Run, capsys: pytest.CaptureFixture[str]
+    synced: tuple[Path, Any, int], run_cli: RunCli, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo, sandbox, pk = synced
     config = repo / CONFIG
@@ -159,7 +156,7 @@ def test_same_field_edited_on_both_sides_is_a_conflict_until_settled(
 
 
 def test_prefer_local_keeps_the_edit_and_the_next_push_sends_it(
-    synced: tuple[Path, Any, int], run_cli: Run, capsys: pytest.CaptureFixture[str]
+    synced: tuple[Path, Any, int], run_cli: RunCli, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo, sandbox, pk = synced
     config = repo / CONFIG
@@ -178,7 +175,7 @@ def test_prefer_local_keeps_the_edit_and_the_next_push_sends_it(
 
 
 def test_commit_commits_only_the_mirrored_files_naming_the_fields(
-    synced: tuple[Path, Any, int], run_cli: Run
+    synced: tuple[Path, Any, int], run_cli: RunCli
 ) -> None:
     repo, sandbox, pk = synced
     (repo / "notes.txt").write_text("not part of the mirror\n")
@@ -197,7 +194,7 @@ def test_commit_commits_only_the_mirrored_files_naming_the_fields(
 
 
 def test_commit_refused_when_a_mirrored_file_has_other_edits(
-    synced: tuple[Path, Any, int], run_cli: Run, capsys: pytest.CaptureFixture[str]
+    synced: tuple[Path, Any, int], run_cli: RunCli, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo, sandbox, pk = synced
     config = repo / CONFIG
@@ -218,7 +215,7 @@ def test_commit_refused_when_a_mirrored_file_has_other_edits(
 
 
 def test_dry_run_shows_the_diff_and_writes_nothing(
-    synced: tuple[Path, Any, int], run_cli: Run, capsys: pytest.CaptureFixture[str]
+    synced: tuple[Path, Any, int], run_cli: RunCli, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from evalai_mirror.state import StateStore
 
@@ -240,7 +237,7 @@ def test_dry_run_shows_the_diff_and_writes_nothing(
 
 
 def test_broken_yaml_is_refused_with_file_and_line(
-    synced: tuple[Path, Any, int], run_cli: Run, capsys: pytest.CaptureFixture[str]
+    synced: tuple[Path, Any, int], run_cli: RunCli, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo, sandbox, pk = synced
     config = repo / CONFIG
@@ -261,7 +258,7 @@ def test_broken_yaml_is_refused_with_file_and_line(
 
 
 def test_path_outside_the_repository_is_refused(
-    synced: tuple[Path, Any, int], run_cli: Run, capsys: pytest.CaptureFixture[str]
+    synced: tuple[Path, Any, int], run_cli: RunCli, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo, sandbox, pk = synced
     config = repo / CONFIG
@@ -276,7 +273,7 @@ def test_path_outside_the_repository_is_refused(
 
 
 def test_fresh_clone_without_base_does_not_guess(
-    synced: tuple[Path, Any, int], run_cli: Run, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    synced: tuple[Path, Any, int], run_cli: RunCli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo, sandbox, pk = synced
     git(repo, "push", "-q", "origin", "challenge")
@@ -296,7 +293,7 @@ def test_fresh_clone_without_base_does_not_guess(
     assert "title: Edited Since\n" in (clone / CONFIG).read_text()
 
 
-def test_git_push_needs_commit(synced: tuple[Path, Any, int], run_cli: Run,
+def test_git_push_needs_commit(synced: tuple[Path, Any, int], run_cli: RunCli,
                                capsys: pytest.CaptureFixture[str]) -> None:
     repo, _, _ = synced
     assert run_cli(["pull", "--git-push"], cwd=repo) == 1

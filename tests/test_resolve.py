@@ -4,17 +4,14 @@ sync (status exit 0).  Real git, the sandbox over HTTP."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import git, set_title, sync_once
-
-Run = Callable[..., int]
+from conftest import RunCli, git, set_title, sync_once
 
 
-def _states(run_cli: Run, repo: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, str]]:
+def _states(run_cli: RunCli, repo: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, str]]:
     code = run_cli(["status", "--json"], cwd=repo)
     data = json.loads(capsys.readouterr().out)
     return code, {f["key"]: f["state"] for f in data["fields"] if f["state"] != "in sync"}
@@ -39,7 +36,7 @@ def conflicted(pushed_repo: tuple[Path, int], sandbox_env: Any) -> tuple[Path, i
 def test_take_local_then_push_leaves_everything_in_sync(
     conflicted: tuple[Path, int, str],
     sandbox_env: Any,
-    run_cli: Run,
+    run_cli: RunCli,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     repo, pk, _ = conflicted
@@ -64,7 +61,7 @@ def test_take_local_then_push_leaves_everything_in_sync(
 def test_take_remote_all_then_commit_push_pull_in_sync(
     conflicted: tuple[Path, int, str],
     sandbox_env: Any,
-    run_cli: Run,
+    run_cli: RunCli,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     repo, pk, remote_description = conflicted
@@ -84,7 +81,7 @@ def test_take_remote_all_then_commit_push_pull_in_sync(
 
 
 def test_all_without_conflicts(
-    pushed_repo: tuple[Path, int], run_cli: Run, capsys: pytest.CaptureFixture[str]
+    pushed_repo: tuple[Path, int], run_cli: RunCli, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo, _pk = pushed_repo
     assert run_cli(["resolve", "--all", "--take", "remote"], cwd=repo) == 0
@@ -101,7 +98,7 @@ def test_all_without_conflicts(
 )
 def test_bad_requests_are_one_line_errors(
     pushed_repo: tuple[Path, int],
-    run_cli: Run,
+    run_cli: RunCli,
     capsys: pytest.CaptureFixture[str],
     argv: list[str],
     message: str,
@@ -114,7 +111,7 @@ def test_bad_requests_are_one_line_errors(
     assert (repo / "challenge_config.yaml").read_bytes() == before
 
 
-def test_take_is_required(pushed_repo: tuple[Path, int], run_cli: Run) -> None:
+def test_take_is_required(pushed_repo: tuple[Path, int], run_cli: RunCli) -> None:
     repo, _pk = pushed_repo
     with pytest.raises(SystemExit) as exc:
         run_cli(["resolve", "title"], cwd=repo)

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import git, set_title
-
-Run = Callable[..., int]
+from conftest import RunCli, git, set_title
 
 
-def status_json(run_cli: Run, repo: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, Any]:
+def status_json(run_cli: RunCli, repo: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, Any]:
     code = run_cli(["status", "--json"], cwd=repo)
     out = capsys.readouterr().out
     return code, json.loads(out)
@@ -25,7 +22,7 @@ def field(data: Any, key: str) -> Any:
 
 def test_in_sync_after_first_push(
     pushed_repo: tuple[Path, int],
-    run_cli: Run,
+    run_cli: RunCli,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     repo, pk = pushed_repo
@@ -46,7 +43,7 @@ def test_in_sync_after_first_push(
 
 def test_changed_here_committed_and_uncommitted(
     pushed_repo: tuple[Path, int],
-    run_cli: Run,
+    run_cli: RunCli,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     repo, _pk = pushed_repo
@@ -67,7 +64,7 @@ def test_changed_here_committed_and_uncommitted(
 def test_changed_on_evalai(
     pushed_repo: tuple[Path, int],
     sandbox_env: Any,
-    run_cli: Run,
+    run_cli: RunCli,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     repo, pk = pushed_repo
@@ -86,7 +83,7 @@ def test_changed_on_evalai(
 def test_conflict_and_long_html_is_summarised(
     pushed_repo: tuple[Path, int],
     sandbox_env: Any,
-    run_cli: Run,
+    run_cli: RunCli,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     repo, pk = pushed_repo
@@ -109,7 +106,7 @@ def test_conflict_and_long_html_is_summarised(
 def test_both_same_counts_as_drift_until_recorded(
     pushed_repo: tuple[Path, int],
     sandbox_env: Any,
-    run_cli: Run,
+    run_cli: RunCli,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     repo, pk = pushed_repo
@@ -122,7 +119,7 @@ def test_both_same_counts_as_drift_until_recorded(
 def test_evalai_unreachable_is_an_error_not_a_deletion(
     pushed_repo: tuple[Path, int],
     sandbox_env: Any,
-    run_cli: Run,
+    run_cli: RunCli,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     repo, _pk = pushed_repo
@@ -140,7 +137,7 @@ def test_evalai_unreachable_is_an_error_not_a_deletion(
 def test_evalai_html_error_is_an_error(
     pushed_repo: tuple[Path, int],
     sandbox_env: Any,
-    run_cli: Run,
+    run_cli: RunCli,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     repo, _pk = pushed_repo
@@ -150,7 +147,7 @@ def test_evalai_html_error_is_an_error(
 
 
 def test_no_challenge_yet_is_drift(
-    challenge_repo: Path, sandbox_env: Any, run_cli: Run, capsys: pytest.CaptureFixture[str]
+    challenge_repo: Path, sandbox_env: Any, run_cli: RunCli, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run_cli(["status"], cwd=challenge_repo) == 2
     out = capsys.readouterr().out
@@ -159,7 +156,7 @@ def test_no_challenge_yet_is_drift(
 
 def test_pending_push_is_drift(
     pushed_repo: tuple[Path, int],
-    run_cli: Run,
+    run_cli: RunCli,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from evalai_mirror import sync
@@ -173,7 +170,7 @@ def test_pending_push_is_drift(
 
 def test_structure_change_is_drift(
     pushed_repo: tuple[Path, int],
-    run_cli: Run,
+    run_cli: RunCli,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     repo, _pk = pushed_repo
@@ -187,7 +184,7 @@ def test_structure_change_is_drift(
 
 def test_no_colour_without_terminal_or_with_no_color(
     pushed_repo: tuple[Path, int],
-    run_cli: Run,
+    run_cli: RunCli,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -220,7 +217,7 @@ def test_values_shown_in_one_short_line() -> None:
 def test_merged_html_edits(
     pushed_repo: tuple[Path, int],
     sandbox_env: Any,
-    run_cli: Run,
+    run_cli: RunCli,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from evalai_mirror import sync
@@ -242,7 +239,7 @@ def test_merged_html_edits(
 
 
 def test_invalid_yaml_here_is_an_error_with_the_line(
-    pushed_repo: tuple[Path, int], run_cli: Run, capsys: pytest.CaptureFixture[str]
+    pushed_repo: tuple[Path, int], run_cli: RunCli, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo, _pk = pushed_repo
     config = repo / "challenge_config.yaml"
@@ -255,7 +252,7 @@ def test_invalid_yaml_here_is_an_error_with_the_line(
 def test_fresh_clone_without_history_reports_conflicts_then_resolves(
     pushed_repo: tuple[Path, int],
     sandbox_env: Any,
-    run_cli: Run,
+    run_cli: RunCli,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:

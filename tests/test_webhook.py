@@ -10,13 +10,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from conftest import RunCli
 from ghstub import REPO, TOKEN, GitHubStub, standard_stub
 
 HOST = "https://evalai.example.org"
 PAYLOAD_URL = HOST + "/api/v1/challenges/github/webhook/"
 SECRET_LINE = re.compile(r"webhook secret \(shown once; evalai-mirror stores it nowhere\): ([0-9a-f]{64})")
-
-Run = Callable[..., int]
 
 
 @pytest.fixture
@@ -27,7 +26,7 @@ def gh() -> Iterator[GitHubStub]:
 
 @pytest.fixture
 def webhook(
-    gh: GitHubStub, challenge_repo: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch,
+    gh: GitHubStub, challenge_repo: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> Callable[..., tuple[int, str, str]]:
     """``webhook("install", ...)`` in the challenge repository -> (exit code, stdout, stderr)."""
@@ -229,7 +228,7 @@ def test_bad_token_and_unknown_repository(
 
 def test_repository_from_origin_or_refusal_outside_git(
     webhook: Callable[..., tuple[int, str, str]], challenge_repo: Path, tmp_path: Path,
-    run_cli: Run, capsys: pytest.CaptureFixture[str], gh: GitHubStub
+    run_cli: RunCli, capsys: pytest.CaptureFixture[str], gh: GitHubStub
 ) -> None:
     subprocess.run(["git", "remote", "remove", "origin"], cwd=challenge_repo, check=True)
     code, _, err = webhook("status")
@@ -366,7 +365,7 @@ def test_verify_bad_input_says_what_to_fix(
 
 
 def test_default_host_is_said_out_loud(
-    gh: GitHubStub, challenge_repo: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch,
+    gh: GitHubStub, challenge_repo: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("AUTH_TOKEN", TOKEN)
