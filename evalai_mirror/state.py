@@ -45,7 +45,6 @@ class BranchState:
     last_pull: str | None = None
     last_push_commit: str | None = None
     pending: str | None = None
-    resolutions: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -64,7 +63,7 @@ class BranchState:
                 ok = value is None or (isinstance(value, int) and not isinstance(value, bool))
             elif spec.name in ("base",):
                 ok = isinstance(value, dict)
-            elif spec.name in ("structure", "resolutions"):
+            elif spec.name == "structure":
                 ok = isinstance(value, dict) and all(
                     isinstance(k, str) and isinstance(v, str) for k, v in value.items()
                 )
@@ -73,9 +72,6 @@ class BranchState:
             if not ok:
                 raise ValueError(f"{where}.{spec.name} has the wrong type")
             setattr(state, spec.name, value)
-        for key, choice in state.resolutions.items():
-            if choice not in ("local", "remote"):
-                raise ValueError(f"{where}.resolutions.{key} is {choice!r}, not local or remote")
         return state
 
 

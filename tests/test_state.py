@@ -42,7 +42,6 @@ def test_round_trip_lives_in_the_git_dir(store: StateStore, challenge_repo: Path
         last_push="2024-01-01T00:00:00Z",
         last_push_commit="a" * 40,
         pending="b" * 40,
-        resolutions={"title": "local"},
     )
     store.save("challenge", state)
     assert store.state_path == challenge_repo / ".git" / "evalai-mirror" / "state.json"
@@ -79,7 +78,7 @@ def test_worktrees_share_the_state(challenge_repo: Path, tmp_path: Path) -> None
         "{not json",
         "[]",
         '{"version": 1, "branches": {"challenge": {"challenge_pk": "seven"}}}',
-        '{"version": 1, "branches": {"challenge": {"resolutions": {"title": "mine"}}}}',
+        '{"version": 1, "branches": {"challenge": {"structure": {"phases": 3}}}}',
         '{"version": 1, "branches": {"challenge": []}}',
     ],
 )
