@@ -147,6 +147,16 @@ def run_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunCli]:
     yield _run
 
 
+def status_json(
+    run_cli: RunCli, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, Any]:
+    """Run ``evalai-mirror status --json`` in ``repo``: (exit code, the parsed report)."""
+    import json
+
+    code = run_cli(["status", "--json"], cwd=repo)
+    return code, json.loads(capsys.readouterr().out)
+
+
 # -- the EvalAI sandbox (evalai_mirror.sandbox) ------------------------------------------------
 def build_challenge_zip(root: Path, *, drop: tuple[str, ...] = (), config: str | None = None) -> bytes:
     """The EvalAI-Starters zip of the challenge at ``root``, built with zipfile: the config and

@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import RunCli, git, set_title, sync_once
+from conftest import RunCli, git, set_title, status_json, sync_once
 
 
 def _states(run_cli: RunCli, repo: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, str]]:
-    code = run_cli(["status", "--json"], cwd=repo)
-    data = json.loads(capsys.readouterr().out)
+    code, data = status_json(run_cli, repo, capsys)
     return code, {f["key"]: f["state"] for f in data["fields"] if f["state"] != "in sync"}
 
 

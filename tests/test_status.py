@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import RunCli, git, set_title
-
-
-def status_json(run_cli: RunCli, repo: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, Any]:
-    code = run_cli(["status", "--json"], cwd=repo)
-    out = capsys.readouterr().out
-    return code, json.loads(out)
+from conftest import RunCli, git, set_title, status_json
 
 
 def field(data: Any, key: str) -> Any:
