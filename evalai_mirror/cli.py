@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Protocol, cast
 
 from evalai_mirror import __version__, ui
-from evalai_mirror.errors import MirrorError
+from evalai_mirror.errors import MirrorError, UsageError
 
 # name -> (module, one-line help).  Order is the order `--help` lists them in.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -111,6 +111,16 @@ def _report_crash(exc: BaseException) -> str:
     return path
 
 
+def _chdir(folder: str) -> None:
+    try:
+        os.chdir(folder)
+    except OSError as exc:
+        raise UsageError(
+            f"-C {folder}: {exc.strerror or 'cannot change into it'}",
+            hint="pass an existing folder, e.g. the challenge repository",
+        ) from exc
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(args_list)
@@ -120,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         if args.chdir:
-            os.chdir(args.chdir)
+            _chdir(args.chdir)
         return _load(args.command).run(args)
     except MirrorError as exc:
         ui.err(ui.colour("error: ", "red", sys.stderr) + str(exc))

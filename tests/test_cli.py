@@ -1,0 +1,26 @@
+"""The command-line edge: bad input is one line and exit 1, a crash is exit 3 and a log file
+that never holds a token."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import RunCli
+
+
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_dash_c_to_a_folder_that_is_not_there_is_bad_input_not_a_crash(
+    tmp_path: Path, run_cli: RunCli, capsys: pytest.CaptureFixture[str], kind: str,
+    isolated_env: Path,
+) -> None:
+    target = tmp_path / "no-such-folder"
+    if kind == "file":
+        target = tmp_path / "a-file"
+        target.write_text("not a folder\n")
+    assert run_cli(["-C", str(target), "config"]) == 1
+    err = capsys.readouterr().err
+    assert "crashed" not in err
+    assert str(target) in err and err.count("\n") == 1
+    assert not (isolated_env / "evalai-mirror.log").exists()
+
