@@ -97,15 +97,28 @@ def _crash_log_path() -> str:
     return os.path.join(base, "evalai-mirror", "evalai-mirror.log")
 
 
-def _report_crash(exc: BaseException) -> str:
+def _scrub(argv: Sequence[str]) -> list[str]:
+    """``argv`` with the value of ``--token`` hidden (it may not be registered yet)."""
+    scrubbed: list[str] = []
+    for arg in argv:
+        if scrubbed and scrubbed[-1] == "--token":
+            arg = ui.REDACTED
+        elif arg.startswith("--token="):
+            arg = "--token=" + ui.REDACTED
+        scrubbed.append(arg)
+    return scrubbed
+
+
+def _report_crash(exc: BaseException, argv: Sequence[str]) -> str:
     import traceback
 
     path = _crash_log_path()
-    text = ui.redact("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    text = ui.redact(f"evalai-mirror {__version__} {_scrub(argv)!r}\n{trace}\n")
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "a", encoding="utf-8") as handle:
-            handle.write(f"evalai-mirror {__version__} {sys.argv[1:]!r}\n{text}\n")
+            handle.write(text)
     except OSError:
         return ""
     return path
@@ -143,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: never a traceback on the user
         if os.environ.get("EVALAI_MIRROR_DEBUG"):
             raise
-        path = _report_crash(exc)
+        path = _report_crash(exc, args_list)
         where = f"; details are in {path}" if path else ""
         ui.err(
             f"error: evalai-mirror crashed ({type(exc).__name__}){where}. "

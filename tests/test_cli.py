@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import RunCli
 
+from evalai_mirror import cli
+
 
 @pytest.mark.parametrize("kind", ["missing", "file"])
 def test_dash_c_to_a_folder_that_is_not_there_is_bad_input_not_a_crash(
@@ -24,3 +26,13 @@ def test_dash_c_to_a_folder_that_is_not_there_is_bad_input_not_a_crash(
     assert str(target) in err and err.count("\n") == 1
     assert not (isolated_env / "evalai-mirror.log").exists()
 
+
+def test_crash_log_never_holds_a_token_given_on_the_command_line(isolated_env: Path) -> None:
+    token = "c1d2e3f4a5b6c7d8e9f0-crash-log-token"
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError as exc:
+        path = cli._report_crash(exc, ["push", "--token", token, f"--token={token}"])
+    text = Path(path).read_text(encoding="utf-8")
+    assert "RuntimeError: boom" in text and "'push'" in text
+    assert token not in text
