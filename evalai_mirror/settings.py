@@ -266,6 +266,8 @@ def _read_json(path: Path, label: str) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SettingsError(f"cannot read {label}: {exc.strerror}; check its permissions") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError("not UTF-8 text", path=label, hint="save it as UTF-8") from exc
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -275,8 +277,6 @@ def _read_json(path: Path, label: str) -> Any:
             line=exc.lineno,
             hint='fix the file, e.g. {"token": "...", "team_pk": "42"}',
         ) from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError("not UTF-8 text", path=label, hint="save it as UTF-8") from exc
 
 
 def _read_json_object(path: Path, label: str, *, hint: str) -> dict[str, Any]:

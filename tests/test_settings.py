@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -275,6 +276,23 @@ def test_broken_evalai_cli_token_file(tmp_path: Path) -> None:
     (tmp_path / ".evalai" / "token.json").write_text("[1, 2]")
     with pytest.raises(ConfigError, match=r"~/.evalai/token.json:1: must be a JSON object"):
         s.resolve(None, cwd=tmp_path, env={}, home=tmp_path)
+
+
+@pytest.mark.parametrize("where", ["github/host_config.json", "~/.evalai/token.json"])
+def test_settings_file_that_is_not_utf8_is_named_not_a_crash(
+    tmp_path: Path, run_cli: Any, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    repo, home = tmp_path / "repo", tmp_path / "home"  # home: conftest's isolated HOME
+    (repo / ".git").mkdir(parents=True)
+    target = repo / "github" / "host_config.json" if where.startswith("github") else (
+        home / ".evalai" / "token.json"
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(b'{"token": "caf\xe9"}')  # Latin-1, as some editors save it
+    assert run_cli(["config"], cwd=repo) == 1
+    err = capsys.readouterr().err
+    assert "crashed" not in err
+    assert err.startswith(f"error: {where}: not UTF-8 text")
 
 
 def test_repo_root_found_without_git(tmp_path: Path) -> None:
