@@ -62,8 +62,13 @@ def server_error_message(exc: yaml.YAMLError) -> tuple[str, int | None, int | No
 
 def _record(loader: yaml.SafeLoader, node: yaml.Node, path: Path, lines: dict[Path, int]) -> None:
     stack: list[tuple[yaml.Node, Path]] = [(node, path)]
+    seen: set[int] = set()  # an alias is the same node: walk it once (it may contain itself)
     while stack:
         current, where = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        children: list[tuple[yaml.Node, Path]] = []
         if isinstance(current, yaml.MappingNode):
             for key_node, value_node in current.value:
                 if not isinstance(key_node, yaml.ScalarNode):
@@ -78,12 +83,13 @@ def _record(loader: yaml.SafeLoader, node: yaml.Node, path: Path, lines: dict[Pa
                     continue
                 child = (*where, key)
                 lines.setdefault(child, key_node.start_mark.line + 1)
-                stack.append((value_node, child))
+                children.append((value_node, child))
         elif isinstance(current, yaml.SequenceNode):
             for index, item in enumerate(current.value):
                 child = (*where, index)
                 lines.setdefault(child, item.start_mark.line + 1)
-                stack.append((item, child))
+                children.append((item, child))
+        stack.extend(reversed(children))  # in document order, so an anchor is walked first
 
 
 def _parse(text: str, loader_class: type[yaml.SafeLoader]) -> Loaded:

@@ -60,6 +60,17 @@ def test_yaml_syntax_error_is_the_servers_text(text: str) -> None:
     assert ours.value.line == mark.line + 1
 
 
+def test_yaml_recursive_and_repeated_aliases_load_once() -> None:
+    # safe_load accepts a list that contains itself; each node is walked once, not forever
+    loaded = yamlload.load("a: &x [1, *x]\nb: 2\n")
+    assert loaded.data["a"][1] is loaded.data["a"]
+    assert loaded.line(("b",)) == 2
+    # a key reached through an alias has the alias's line
+    loaded = yamlload.load("p: &p\n  k: 1\nq: *p\n")
+    assert loaded.line(("p", "k")) == 2
+    assert loaded.line(("q", "k")) == 3
+
+
 # --- the whole fixture -----------------------------------------------------------------------
 
 
