@@ -457,7 +457,14 @@ def read_local(source: FileSource, config_path: str = "challenge_config.yaml") -
                 reader.html(key, where, phase, default_path)
             else:
                 reader.scalar(key, where, phase, _phase_default(name, phase))
-    structure = _structure(reader, data, phase_list)
+    try:
+        structure = _structure(reader, data, phase_list)
+    except ValueError:  # json: "Circular reference detected"
+        raise ConfigError(
+            "contains itself through a YAML alias (an `*alias` inside its own `&anchor`)",
+            path=config_path,
+            hint="replace that alias with a copy of what it names",
+        ) from None
     return LocalChallenge(
         config_path=config_path,
         fields=reader.fields,

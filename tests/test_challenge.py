@@ -231,6 +231,7 @@ def test_structure_digests_see_only_what_the_zip_changes() -> None:
         (b"title: x\ndescription: ../outside.html\n", "points outside the repository", 2),
         (b"title: x\nchallenge_phases:\n  - codename: a\n    test_annotation_file: /etc/passwd\n",
          "points outside the repository", 4),
+        (b"title: x\nextra: &x [1, *x]\n", "contains itself", None),
     ],
 )
 def test_bad_config_is_a_config_error(config: bytes, message: str, line: int | None) -> None:
