@@ -26,7 +26,7 @@ from evalai_mirror.errors import (
     ThrottledError,
     UnreachableError,
 )
-from evalai_mirror.settings import Connection
+from evalai_mirror.settings import Connection, is_loopback
 
 if TYPE_CHECKING:
     import requests
@@ -81,6 +81,9 @@ class EvalAIClient:
         self.backoff = backoff
         self.stats = ClientStats()
         self._session = requests.Session()
+        # This machine's EvalAI (the sandbox) is asked directly: a proxy from the environment
+        # cannot reach it, and plain http through one would hand the token to another host.
+        self._session.trust_env = not is_loopback(urlsplit(self.host_url).hostname or "")
         self._session.auth = _bearer(connection.token)
         self._session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
 

@@ -226,6 +226,21 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def test_a_loopback_host_is_reached_directly_whatever_the_proxy_settings(
+    created: tuple[Any, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proxy cannot reach this machine's 127.0.0.1, and plain http through it would hand
+    the token to another host: the sandbox (or a local EvalAI) is always asked directly."""
+    sandbox, pk = created
+    dead_proxy = f"http://127.0.0.1:{_free_port()}"
+    for key in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
+        monkeypatch.setenv(key, dead_proxy)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    with _client(sandbox, retries=0) as client:
+        assert client.get_challenge(pk)["id"] == pk
+
+
 def test_connection_refused_is_unreachable() -> None:
     url = f"http://127.0.0.1:{_free_port()}"
     conn = Connection(host_url=url, token="refused-token-0123456789", team_pk=1)
