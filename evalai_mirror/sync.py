@@ -245,6 +245,15 @@ def read_source(source: FileSource, config_path: str) -> model.LocalChallenge:
 
 
 def worktree(ctx: Context) -> WorkTreeSource:
+    """The working copy, which must be a checkout of ``ctx.branch``: another branch's files
+    are not this branch's side (``watch`` goes on running across a ``git switch``)."""
+    checked_out = ctx.repo.current_branch()
+    if checked_out != ctx.branch:
+        what = f"branch {checked_out!r}" if checked_out else "a detached HEAD"
+        raise SyncError(
+            f"the working copy is {what}, not {ctx.branch!r}, so it was left alone",
+            hint=f"switch back with `git switch {ctx.branch}`",
+        )
     return WorkTreeSource(ctx.repo.root)
 
 

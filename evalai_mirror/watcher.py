@@ -252,13 +252,13 @@ class Watcher:
     # -- pushes -------------------------------------------------------------------------
 
     def _send_pending(self) -> None:
-        """Send the push a hook left pending while EvalAI was down (from HEAD)."""
+        """Send the push a hook left pending while EvalAI was down (the branch's tip)."""
         state = self.ctx.store.load(self.ctx.branch)
         pending = state.pending if state is not None else None
         if not pending or pending == self._refused_pending:
             return
         try:
-            report = sync.push(self.ctx, "HEAD", command="watch")
+            report = sync.push(self.ctx, f"refs/heads/{self.ctx.branch}", command="watch")
         except (UnreachableError, ThrottledError):
             raise
         except MirrorError as exc:

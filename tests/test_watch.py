@@ -353,3 +353,35 @@ def test_ctrl_c_stops_watch_cleanly(pushed: tuple[Path, Any, int]) -> None:
     assert proc.returncode == 130, err
     assert "stopped" in out and "Traceback" not in err
     assert not [p for p in repo.rglob("*.tmp")]
+
+
+def test_watch_leaves_another_branchs_checkout_alone(
+    pushed: tuple[Path, Any, int], make_watcher: Callable[..., tuple[Any, Log]]
+) -> None:
+    """watch syncs the branch it started on: after `git switch`, neither EvalAI's edits are
+    written into (and committed on) the other branch, nor is that branch's HEAD sent to
+    EvalAI as this branch's pending push."""
+    from evalai_mirror import sync
+
+    repo, sandbox, pk = pushed
+    watcher, log = make_watcher(commit=True)
+    sync.mark_pending(watcher.ctx, git(repo, "rev-parse", "HEAD").strip())
+    git(repo, "switch", "-q", "-c", "scratch")
+    config = repo / CONFIG
+    config.write_text(config.read_text().replace(TITLE, "title: Scratch Branch Title"))
+    git(repo, "commit", "-q", "--no-verify", "-am", "scratch title")
+    sandbox.edit_phase(pk, "dev", name="Development Phase")
+
+    paused = watcher.poll_once()
+
+    assert "scratch" in log.text() and "challenge" in log.text()
+    assert sandbox.get_challenge(pk)["title"] == "Random Number Generator Challenge"
+    assert git(repo, "log", "-1", "--format=%s").strip() == "scratch title"
+    assert "Development Phase" not in config.read_text()
+    assert paused.report is None
+
+    git(repo, "switch", "-q", "challenge")
+    back = watcher.poll_once()
+    assert back.ok and back.report is not None, log.text()
+    assert back.report.written == {"phases.dev.name": "Development Phase"}
+    assert git(repo, "log", "-1", "--format=%s").strip() == "evalai_bot: Update phases.dev.name"
