@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -220,6 +220,14 @@ def _scope_list(value: str | None) -> list[str] | None:
 # --- the client -----------------------------------------------------------------------------
 
 
+def _bearer(token: str) -> Callable[[requests.PreparedRequest], requests.PreparedRequest]:
+    def add(request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {token}"
+        return request
+
+    return add
+
+
 class GitHubClient:
     """Repository webhooks through GitHub's REST API, with one ``requests.Session``."""
 
@@ -258,9 +266,9 @@ class GitHubClient:
         self.scopes: list[str] | None = None  # X-OAuth-Scopes of the last answer (classic tokens)
         self._requests = requests
         self._session = requests.Session()
+        self._session.auth = _bearer(token)  # as auth, so that ~/.netrc can never replace it
         self._session.headers.update(
             {
-                "Authorization": f"Bearer {token}",
                 "Accept": "application/vnd.github+json",
                 "X-GitHub-Api-Version": API_VERSION,
                 "User-Agent": f"evalai-mirror/{__version__}",

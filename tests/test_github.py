@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from ghstub import REPO, TOKEN, GitHubStub, standard_stub
@@ -68,6 +69,16 @@ def test_create_list_update_delete_round_trip(gh: GitHubStub, client: GitHubClie
 
     client.delete_hook(REPO, hook.id)
     assert client.list_hooks(REPO) == []
+
+
+def test_a_netrc_entry_never_replaces_the_token(
+    gh: GitHubStub, client: GitHubClient, isolated_env: Path
+) -> None:
+    netrc = isolated_env / ".netrc"  # git users often keep one; requests reads it by default
+    netrc.write_text("machine 127.0.0.1 login someone password netrc-password\n")
+    netrc.chmod(0o600)
+    assert client.list_hooks(REPO) == []
+    assert gh.log[-1]["auth"] == f"Bearer {TOKEN}"
 
 
 def test_list_follows_pagination(gh: GitHubStub, client: GitHubClient) -> None:
