@@ -289,7 +289,7 @@ def set_scalars(
     out = text
     for edit in sorted(splices, key=lambda e: (e.start, e.order), reverse=True):
         out = out[: edit.start] + edit.text + out[edit.end :]
-    _verify(out, edits, filename)
+    _verify(text, out, edits, filename)
     return out
 
 
@@ -421,7 +421,26 @@ def _same_value(got: Any, expected: Any) -> bool:
     return got is expected or (type(got) is type(expected) and got == expected)
 
 
-def _verify(text: str, edits: Mapping[YamlPath, Any], filename: str) -> None:
+def _leaves(data: Any) -> dict[tuple[Any, ...], Any]:
+    """Every scalar of a loaded document by its path (through aliases; a self-containing
+    collection is not entered again)."""
+    found: dict[tuple[Any, ...], Any] = {}
+    stack: list[tuple[Any, tuple[Any, ...], frozenset[int]]] = [(data, (), frozenset())]
+    while stack:
+        node, path, inside = stack.pop()
+        if isinstance(node, (dict, list)):
+            if id(node) in inside:
+                continue
+            items = node.items() if isinstance(node, dict) else enumerate(node)
+            stack.extend((child, (*path, key), inside | {id(node)}) for key, child in items)
+        else:
+            found[path] = node
+    return found
+
+
+def _verify(before: str, text: str, edits: Mapping[YamlPath, Any], filename: str) -> None:
+    """The edited document reads back with each edit's value and every other value as before
+    (an anchored scalar also changes its aliases: that is refused, not done silently)."""
     import yaml
 
     try:
@@ -444,3 +463,18 @@ def _verify(text: str, edits: Mapping[YamlPath, Any], filename: str) -> None:
                 path=filename,
                 hint="edit the value by hand",
             )
+    old, new = _leaves(yaml.safe_load(before)), _leaves(data)
+    edited = {tuple(path) for path in edits}
+    for path in sorted(set(old) | set(new), key=repr):
+        was, now = old.get(path, KeyError), new.get(path, KeyError)
+        if path in edited or _same_value(now, was) or repr(now) == repr(was):  # repr: nan
+            continue
+        from . import yamlload
+
+        raise ConfigError(
+            f"{_show(path)} would change too, though it is not being written: it shares a "
+            "YAML anchor (&name / *name) with a value that is",
+            path=filename,
+            line=yamlload.load(before).line(path),
+            hint="write the values out in full instead of through the alias, then try again",
+        )

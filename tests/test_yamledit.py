@@ -99,7 +99,7 @@ def test_every_scalar_type_round_trips(path: tuple[Any, ...], value: Any, expect
          'k: "2020-05-06T00:00:00.000500+00:00"\n'),
         ("k: |\n  one\n  two\n\nz: 1\n", "three\nfour", "k: |-\n  three\n  four\n\nz: 1\n"),
         ("k:\nz: 1\n", "filled", "k: filled\nz: 1\n"),
-        ("k: &a old\nz: *a\n", "new", "k: &a new\nz: *a\n"),
+        ("k: &a old\nz: 1\n", "new", "k: &a new\nz: 1\n"),  # an alias of it: refused, below
         ("k: old # keep this comment\n", "new", "k: new # keep this comment\n"),
         ("k: {a: 1, b: old}\n", "x, y", "k: {a: 1, b: 'x, y'}\n"),
         ("k: 5\r\nz: 1\r\n", 6, "k: 6\r\nz: 1\r\n"),
@@ -164,6 +164,37 @@ def test_bad_input_is_a_config_error(
     assert message in str(caught.value)
     assert caught.value.path == "challenge_config.yaml"
     assert caught.value.line == line
+
+
+ANCHORED = (
+    "challenge_phases:\n"
+    "  - codename: dev\n"
+    "    start_date: &start 2024-01-01 00:00:00\n"
+    "  - codename: test\n"
+    "    start_date: *start\n"
+)
+
+
+@pytest.mark.parametrize(
+    "index, other, line",
+    [(0, "challenge_phases[1].start_date", 5), (1, "challenge_phases[0].start_date", 3)],
+)
+def test_a_value_shared_through_an_anchor_is_not_changed_silently(
+    index: int, other: str, line: int
+) -> None:
+    # writing either phase's date would rewrite the anchored text, so both phases would move
+    with pytest.raises(ConfigError) as caught:
+        set_scalars(ANCHORED, {("challenge_phases", index, "start_date"): dt.datetime(2025, 1, 1)})
+    assert f"{other} would change too" in str(caught.value)
+    assert caught.value.line == line
+
+
+def test_a_merge_key_mapping_gets_its_own_value() -> None:
+    text = "base: &b\n  k: 1\nphase:\n  <<: *b\n  n: 2\n"
+    new = set_scalars(text, {("phase", "k"): 5})
+    assert yaml.safe_load(new) == {"base": {"k": 1}, "phase": {"k": 5, "n": 2}}
+    with pytest.raises(ConfigError, match=r"phase\.k would change too"):
+        set_scalars(text, {("base", "k"): 5})
 
 
 def test_no_edits_is_the_same_text() -> None:
