@@ -687,6 +687,7 @@ def resolve(ctx: Context, keys: Iterable[str] | None, take: Prefer) -> ResolveRe
         pk = _require_pk(
             ctx, state, why="; there is nothing to resolve", hint="run `evalai-mirror push` first"
         )
+        check_claim(ctx, pk)
         remote = fetch_remote(ctx.client, pk)
         cmp = compare(state, local, remote)
         by_key = cmp.result.fields

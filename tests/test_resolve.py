@@ -115,3 +115,28 @@ def test_take_is_required(pushed_repo: tuple[Path, int], run_cli: RunCli) -> Non
     with pytest.raises(SystemExit) as exc:
         run_cli(["resolve", "title"], cwd=repo)
     assert exc.value.code == 2
+
+
+def test_resolve_on_a_second_branch_does_not_take_over_the_challenge(
+    challenge_repo: Path,
+    sandbox_env: Any,
+    run_cli: RunCli,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A second branch that resolves must be refused as pull and push are, or its recorded
+    claim lets its next push overwrite the challenge the first branch syncs."""
+    from conftest import first_push, state_of
+
+    repo = challenge_repo
+    git(repo, "switch", "-q", "-c", "challenge-x")
+    pk = first_push(repo, monkeypatch)
+    git(repo, "switch", "-q", "challenge")
+    set_title(repo, "Title from the other branch")
+    git(repo, "commit", "-qam", "other title")
+
+    assert run_cli(["resolve", "title", "--take", "local"], cwd=repo) == 1
+    assert "already synced from branch 'challenge-x'" in capsys.readouterr().err
+    assert state_of(repo) is None
+    assert run_cli(["push"], cwd=repo) == 1
+    assert sandbox_env.get_challenge(pk)["title"] == "Random Number Generator Challenge"
