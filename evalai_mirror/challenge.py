@@ -580,6 +580,16 @@ def render_local_changes(
         if key in local.unreferenced:
             yaml_edits[local.html_refs[key]] = location.path
     files = {path: data for path, data in files.items() if source.read(path) != data}
+    for other, where in sorted(local.locations.items()):
+        if other in changes or other in local.unreferenced or where.path not in files:
+            continue
+        if where.yaml_path is None and normalise(other, files[where.path].decode("utf-8")) != (
+            local.fields.get(other)
+        ):
+            raise SyncError(
+                f"{where.path} also holds {other}, which would change too; nothing was written",
+                hint="give each field its own HTML file in challenge_config.yaml, then try again",
+            )
     if yaml_edits:
         raw = source.read(local.config_path)
         if raw is None:

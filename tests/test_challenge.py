@@ -355,6 +355,23 @@ def test_html_keeps_final_newline_and_line_endings() -> None:
     }
 
 
+def test_html_file_shared_by_two_fields_is_not_changed_for_one() -> None:
+    def share(data: Any) -> Any:
+        data["evaluation_details"] = data["description"]
+        return data
+
+    source = with_config(share)
+    local = ch.read_local(source)
+    assert local.fields["evaluation_details"] == local.fields["description"]
+    # writing only one of them would silently change the other (and the next push would send it)
+    with pytest.raises(SyncError, match=r"templates/description.html also holds evaluation_details"):
+        ch.render_local_changes(local, source, {"description": "<p>new</p>"})
+    written = ch.render_local_changes(
+        local, source, {"description": "<p>new</p>", "evaluation_details": "<p>new</p>"}
+    )
+    assert written == {"templates/description.html": b"<p>new</p>\n"}
+
+
 def test_unchanged_html_is_not_written() -> None:
     source = MappingSource(fixture_files())
     local = ch.read_local(source)
