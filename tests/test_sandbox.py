@@ -4,6 +4,7 @@ shared/reference/api (same status, same keys with the same JSON types), then rou
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -371,3 +372,19 @@ def test_cli_sandbox_edit(sandbox_env: Any, run_cli: Any, capsys: pytest.Capture
     assert run_cli(["sandbox", "edit", "--phase", "dev", "max_submissions=x"]) == 1
     assert "A valid integer is required." in capsys.readouterr().err
     assert run_cli(["sandbox", "edit", "notanassignment"]) == 1
+
+
+def test_cli_sandbox_edit_ignores_proxy_settings(
+    sandbox_env: Any, run_cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = sandbox_env
+    assert post_zip(server, fixture_zip()).status_code == 201
+    with socket.socket() as sock:  # a port nothing listens on: a dead proxy
+        sock.bind(("127.0.0.1", 0))
+        dead_proxy = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    for key in ("http_proxy", "HTTP_PROXY", "all_proxy"):
+        monkeypatch.setenv(key, dead_proxy)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    assert run_cli(["sandbox", "edit", "title=Past the proxy"]) == 0
+    assert server.get_challenge(server.challenge_pk(REPO))["title"] == "Past the proxy"
