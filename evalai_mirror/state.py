@@ -165,7 +165,7 @@ class StateStore:
         except Timeout:
             raise StateError(
                 f"another evalai-mirror is running (watch?) and holds {self.lock_path}",
-                hint="wait for it to finish or stop it; if none is running, delete that file",
+                hint="wait for it to finish or stop it; the lock ends with that process",
             ) from None
         try:
             yield
