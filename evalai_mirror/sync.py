@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from evalai_mirror import challenge as model
 from evalai_mirror.errors import (
     ApiError,
+    MirrorError,
     RefusedError,
     SettingsError,
     SyncError,
@@ -313,6 +314,28 @@ def _refusal(cmp: Comparison) -> RefusedError:
     )
 
 
+def _refuse_undoing_a_pull(ctx: Context, cmp: Comparison, commit: str) -> None:
+    """A pull moves the base to EvalAI's values as it writes them into the working copy; until
+    they are committed, an older commit reads as "changed here" and would undo EvalAI's edit.
+    Refuse when the working copy (this branch's checkout) already holds EvalAI's value of a
+    field the commit would send."""
+    sending = [r for r in cmp.result.fields.values() if r.state is FieldState.LOCAL]
+    if not sending or ctx.repo.current_branch() != ctx.branch:
+        return
+    try:
+        here = read_source(WorkTreeSource(ctx.repo.root), ctx.config_path).fields
+    except MirrorError:
+        return  # an unreadable working copy carries nothing to protect
+    undone = [r.key for r in sending if same(here.get(r.key, MISSING), r.remote)]
+    if undone:
+        raise RefusedError(
+            f"the working copy holds EvalAI's {', '.join(undone)} (pulled, not committed yet) "
+            f"but commit {commit[:7]} does not, so pushing it would undo EvalAI's edit",
+            hint="commit the pulled files, then push again (`push --force` sends the "
+            "commit's values anyway)",
+        )
+
+
 def push(
     ctx: Context,
     rev: str = "HEAD",
@@ -353,6 +376,8 @@ def push(
         ahead = cmp.remote_ahead()
         if ahead and not force:
             raise _refusal(cmp)
+        if commit and not force:
+            _refuse_undoing_a_pull(ctx, cmp, commit)
         to_send = {r.key: r.local for r in cmp.differing()}
         report = PushReport(
             action="nothing",

@@ -382,3 +382,34 @@ def test_pre_commit_framework_variables() -> None:
     ]
     assert hook_targets("post-commit", None, {}) == []
     assert hook_targets("post-commit", "main", env) == [Target("main", "HEAD")]
+
+
+def test_a_pulled_value_not_committed_yet_is_not_undone_by_pushing_an_older_commit(
+    pushed_repo: tuple[Path, int], sandbox_env: Any
+) -> None:
+    """push refused (EvalAI changed the title), the host pulls but pushes before committing:
+    the commit still has the old title, which must not go back over EvalAI's edit."""
+    from conftest import sync_once
+
+    from evalai_mirror.errors import RefusedError
+
+    repo, pk = pushed_repo
+    page = repo / "templates" / "description.html"
+    page.write_text(page.read_text() + "<p>One more paragraph.</p>\n")
+    git(repo, "commit", "-q", "--no-verify", "-am", "describe more")
+    sandbox_env.edit_challenge(pk, title="Edited On EvalAI")
+    with pytest.raises(RefusedError):
+        sync_once("push")
+    assert sync_once("pull").written == {"title": "Edited On EvalAI"}
+    sandbox_env.clear_requests()
+
+    with pytest.raises(RefusedError, match="title") as refused:
+        sync_once("push")
+
+    assert "commit" in (refused.value.hint or "")
+    assert changes(sandbox_env) == []
+    assert sandbox_env.get_challenge(pk)["title"] == "Edited On EvalAI"
+    commit_all(repo, "take EvalAI's title")
+    report = sync_once("push")
+    assert report.fields == ["description"]
+    assert sandbox_env.get_challenge(pk)["title"] == "Edited On EvalAI"
