@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from evalai_mirror import challenge as model
 from evalai_mirror.errors import (
     ApiError,
+    GitError,
     MirrorError,
     RefusedError,
     SettingsError,
@@ -625,7 +626,14 @@ def pull(
     if commit and files:
         report.commit = ctx.repo.commit_paths(sorted(files), commit_message(writes))
         if git_push:
-            ctx.repo.push("origin", ctx.branch)
+            try:
+                ctx.repo.push("origin", ctx.branch)
+            except GitError as exc:
+                raise GitError(
+                    f"pulled and committed {report.commit[:7]} ({commit_message(writes)}), "
+                    f"but {exc.message}",
+                    hint=f"{exc.hint}; then `git push origin {ctx.branch}` sends that commit",
+                ) from exc
             report.pushed = True
     return report
 

@@ -339,3 +339,19 @@ def test_pull_commit_then_git_push_with_hooks_sends_nothing_back(
     remote_head = git(repo, "rev-parse", "origin/challenge").strip()
     assert remote_head == git(repo, "rev-parse", "HEAD").strip()
     assert sandbox.get_challenge(pk)["title"] == "Edited In The UI"
+
+
+def test_a_failed_git_push_still_says_what_was_pulled_and_committed(
+    synced: tuple[Path, Any, int], run_cli: RunCli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo, sandbox, pk = synced
+    git(repo, "remote", "set-url", "origin", str(repo.parent / "no-such-remote.git"))
+    sandbox.edit_challenge(pk, title="T3")
+
+    assert run_cli(["pull", "--commit", "--git-push"], cwd=repo) == 1
+
+    err = capsys.readouterr().err
+    sha = git(repo, "rev-parse", "--short=7", "HEAD").strip()
+    assert f"pulled and committed {sha} (evalai_bot: Update title), but git push" in err
+    assert "`git push origin challenge` sends that commit" in err
+    assert git(repo, "log", "-1", "--format=%s").strip() == "evalai_bot: Update title"
