@@ -315,11 +315,25 @@ def _refusal(cmp: Comparison) -> RefusedError:
     )
 
 
+def _holds_evalai_edit(here: Any, res: FieldResult) -> bool:
+    """Whether the working copy's value carries EvalAI's side of ``res`` that the commit
+    (``res.local``) lacks: EvalAI's value itself, or, for text a pull merged, every line
+    EvalAI added."""
+    if same(here, res.remote):
+        return True
+    if not (isinstance(here, str) and isinstance(res.local, str) and isinstance(res.remote, str)):
+        return False
+    if here == res.local:
+        return False
+    added = set(res.remote.splitlines()) - set(res.local.splitlines())
+    return bool(added) and added <= set(here.splitlines())
+
+
 def _refuse_undoing_a_pull(ctx: Context, cmp: Comparison, commit: str) -> None:
     """A pull moves the base to EvalAI's values as it writes them into the working copy; until
     they are committed, an older commit reads as "changed here" and would undo EvalAI's edit.
     Refuse when the working copy (this branch's checkout) already holds EvalAI's value of a
-    field the commit would send."""
+    field the commit would send, or, for text a pull merged, EvalAI's lines of it."""
     sending = [r for r in cmp.result.fields.values() if r.state is FieldState.LOCAL]
     if not sending or ctx.repo.current_branch() != ctx.branch:
         return
@@ -327,7 +341,7 @@ def _refuse_undoing_a_pull(ctx: Context, cmp: Comparison, commit: str) -> None:
         here = read_source(WorkTreeSource(ctx.repo.root), ctx.config_path).fields
     except MirrorError:
         return  # an unreadable working copy carries nothing to protect
-    undone = [r.key for r in sending if same(here.get(r.key, MISSING), r.remote)]
+    undone = [r.key for r in sending if _holds_evalai_edit(here.get(r.key, MISSING), r)]
     if undone:
         raise RefusedError(
             f"the working copy holds EvalAI's {', '.join(undone)} (pulled, not committed yet) "

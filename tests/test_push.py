@@ -413,3 +413,37 @@ def test_a_pulled_value_not_committed_yet_is_not_undone_by_pushing_an_older_comm
     report = sync_once("push")
     assert report.fields == ["description"]
     assert sandbox_env.get_challenge(pk)["title"] == "Edited On EvalAI"
+
+
+def test_pulled_merged_text_not_committed_yet_is_not_undone_by_pushing_an_older_commit(
+    pushed_repo: tuple[Path, int], sandbox_env: Any
+) -> None:
+    """As above, for an HTML field both sides edited in different lines: the pull merges
+    them into the working copy; the older commit lacks EvalAI's lines and must not be sent."""
+    from conftest import sync_once
+
+    from evalai_mirror.errors import RefusedError
+
+    repo, pk = pushed_repo
+    page = repo / "templates" / "description.html"
+    original = page.read_text()
+    page.write_text("<p>Local first line.</p>\n" + original)
+    git(repo, "commit", "-q", "--no-verify", "-am", "a line on top")
+    remote_text = original.strip() + "\n<p>Added on EvalAI.</p>"
+    sandbox_env.edit_challenge(pk, description=remote_text)
+    with pytest.raises(RefusedError):
+        sync_once("push")
+    report = sync_once("pull")
+    assert report.merged == ["description"]
+    assert "Added on EvalAI" in page.read_text() and "Local first line" in page.read_text()
+    sandbox_env.clear_requests()
+
+    with pytest.raises(RefusedError, match="description"):
+        sync_once("push")
+
+    assert changes(sandbox_env) == []
+    assert sandbox_env.get_challenge(pk)["description"] == remote_text
+    commit_all(repo, "take the merged description")
+    assert sync_once("push").fields == ["description"]
+    merged = sandbox_env.get_challenge(pk)["description"]
+    assert "Added on EvalAI" in merged and "Local first line" in merged
