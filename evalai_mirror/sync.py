@@ -564,7 +564,7 @@ def pull(
     ``fetched`` is EvalAI's side when the caller has just read it (watch polls once and
     pulls only when it changed), so that a pull costs no second pair of requests."""
     source = worktree(ctx)
-    local = read_source(source, ctx.config_path)
+    read_source(source, ctx.config_path)  # a config that does not parse stops us before EvalAI
     with ctx.store.lock():
         state = ctx.store.load(ctx.branch)
         pk = _require_pk(
@@ -577,6 +577,9 @@ def pull(
             remote = fetched
         else:
             remote = fetch_remote(ctx.client, pk)
+        # Read the working copy as late as possible: an edit saved while we waited for the
+        # lock or for EvalAI is then a local change (or a conflict), never overwritten.
+        local = read_source(source, ctx.config_path)
         cmp = compare(state, local, remote, prefer=prefer)
         report = PullReport(pk=pk, no_base=cmp.base is None, dry_run=dry_run)
         wanted = set(only) if only is not None else None
@@ -727,7 +730,7 @@ def resolve(ctx: Context, keys: Iterable[str] | None, take: Prefer) -> ResolveRe
     """Settle conflicts (or named differing fields): ``remote`` writes EvalAI's value here;
     ``local`` records EvalAI's value as seen so the next push sends the local one."""
     source = worktree(ctx)
-    local = read_source(source, ctx.config_path)
+    read_source(source, ctx.config_path)  # a config that does not parse stops us before EvalAI
     report = ResolveReport()
     with ctx.store.lock():
         state = ctx.store.load(ctx.branch)
@@ -736,6 +739,7 @@ def resolve(ctx: Context, keys: Iterable[str] | None, take: Prefer) -> ResolveRe
         )
         check_claim(ctx, pk)
         remote = fetch_remote(ctx.client, pk)
+        local = read_source(source, ctx.config_path)  # as late as possible, as in pull
         cmp = compare(state, local, remote)
         by_key = cmp.result.fields
         if keys is None:

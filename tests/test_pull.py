@@ -355,3 +355,28 @@ def test_a_failed_git_push_still_says_what_was_pulled_and_committed(
     assert f"pulled and committed {sha} (evalai_bot: Update title), but git push" in err
     assert "`git push origin challenge` sends that commit" in err
     assert git(repo, "log", "-1", "--format=%s").strip() == "evalai_bot: Update title"
+
+
+def test_an_edit_saved_while_pull_waits_for_evalai_is_a_conflict_not_overwritten(
+    synced: tuple[Path, Any, int],
+) -> None:
+    import threading
+    import time
+
+    repo, sandbox, pk = synced
+    sandbox.edit_challenge(pk, title="From EvalAI")
+    sandbox.add_fault("GET", r"challenge_host_team/\d+/challenge/\d+$", "delay", delay=1.5)
+    outcome: dict[str, Any] = {}
+
+    def pulling() -> None:
+        outcome["report"] = sync_once("pull")
+
+    thread = threading.Thread(target=pulling)
+    thread.start()
+    time.sleep(0.5)  # the pull is waiting for EvalAI's answer now
+    config = repo / CONFIG
+    config.write_text(config.read_text().replace("title: Random", "title: Saved Meanwhile Random", 1))
+    thread.join(timeout=30)
+
+    assert [c.key for c in outcome["report"].conflicts] == ["title"]
+    assert "title: Saved Meanwhile Random" in config.read_text()
