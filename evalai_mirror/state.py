@@ -96,6 +96,8 @@ class LogEntry:
         if not isinstance(data, dict):
             raise ValueError("not an object")
         pk = data.get("challenge_pk")
+        if not isinstance(data.get("fields") or [], list):
+            raise ValueError("fields is not a list of strings")
         entry = cls(
             time=data["time"],
             direction=data["direction"],

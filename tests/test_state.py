@@ -159,10 +159,13 @@ def test_corrupt_log_lines_are_skipped_with_a_warning(
         handle.write(b'{"time": "half a li\n')
         handle.write(b'{"time": 1, "direction": "push", "branch": "b"}\n')
         handle.write(b"\xff\xfe\n")
+        handle.write(
+            b'{"time": "t", "direction": "push", "branch": "b", "fields": "title", "command": "c"}\n'
+        )
     later = _entry("pull", ["end_date"])
     store.append_log(later)
     assert store.read_log() == [later, good]
     err = capsys.readouterr().err
     assert f"{store.log_path}:2:" in err and f"{store.log_path}:3:" in err
-    assert f"{store.log_path}:4:" in err
-    assert err.count("skipped an unreadable log line") == 3
+    assert f"{store.log_path}:4:" in err and f"{store.log_path}:5:" in err
+    assert err.count("skipped an unreadable log line") == 4
