@@ -360,6 +360,8 @@ def check_challenge(
             "check EVALAI_TEAM_PK, or fix the pin in .evalai-mirror.yml; if it was deleted, "
             "forget it and push again",
         )
+    except ApiError as exc:
+        return _fail(name, f"challenge {pk} ({how}) could not be read: {exc}", "try again")
     page = client.challenge_page_url(pk)
     owner = claimed_by(pk) or branch
     message = f"challenge {pk} ({how}) {page}, synced from branch {owner}"
@@ -421,6 +423,7 @@ def _online_checks(settings: Settings, repo: GitRepo | None) -> list[Check]:
         branch = repository = None
         recorded = None
         store = None
+        broken_state: MirrorError | None = None
         if repo is not None:
             try:
                 branch = repo.current_branch()
@@ -428,8 +431,12 @@ def _online_checks(settings: Settings, repo: GitRepo | None) -> list[Check]:
                 store = StateStore(repo.git_dir)
                 state = store.load(branch) if branch else None
                 recorded = state.challenge_pk if state else None
-            except MirrorError:
-                pass
+            except MirrorError as exc:
+                store, broken_state = None, exc
+        if broken_state is not None:
+            result.append(
+                _fail("sync state", broken_state.message, broken_state.hint or "see the message")
+            )
         result.append(
             check_challenge(
                 client,

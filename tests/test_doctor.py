@@ -291,3 +291,21 @@ def test_colour_respects_no_color(
     run_cli(["doctor"], cwd=repo)
     out = capsys.readouterr().out
     assert "\033[" not in out and "FAIL  git hooks" in out
+
+
+def test_a_corrupt_sync_state_is_a_failed_check_not_the_end_of_doctor(
+    pushed_repo: tuple[Path, int],
+    sandbox_env: Any,
+    run_cli: RunCli,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repo, _pk = pushed_repo
+    _install_plain_hooks(repo)
+    (repo / ".git" / "evalai-mirror" / "state.json").write_text("{not json")
+    code, checks = _doctor(run_cli, repo, capsys)
+    assert code == 1
+    assert checks["sync state"]["status"] == "fail"
+    assert "mv " in checks["sync state"]["fix"]
+    # the checks after it still ran
+    assert checks["git hooks"]["status"] == "pass"
+    assert checks["challenge"]["status"] == "pass"
