@@ -81,22 +81,3 @@ def test_unreachable_evalai_is_an_error(
     assert run_cli(["diff"], cwd=repo) == 1
     assert "could not read EvalAI" in capsys.readouterr().err
 
-
-def test_colour_only_when_asked_and_never_with_no_color(
-    pushed_repo: tuple[Path, int],
-    run_cli: RunCli,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    repo, _pk = pushed_repo
-    page = repo / "templates" / "evaluation_details.html"
-    page.write_text(page.read_text() + "\n<p>more</p>\n")
-    run_cli(["diff"], cwd=repo)
-    assert "\033[" not in capsys.readouterr().out  # not a terminal
-    monkeypatch.setenv("FORCE_COLOR", "1")
-    run_cli(["diff"], cwd=repo)
-    assert "\033[32m+<p>more</p>" in capsys.readouterr().out
-    monkeypatch.setenv("NO_COLOR", "1")
-    run_cli(["diff"], cwd=repo)
-    out = capsys.readouterr().out
-    assert "\033[" not in out and "+<p>more</p>" in out

@@ -277,21 +277,6 @@ def test_token_in_a_tracked_file_fails(
     assert sandbox_env.token not in captured.out + captured.err
 
 
-def test_colour_respects_no_color(
-    pushed_repo: tuple[Path, int],
-    run_cli: RunCli,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    repo, _pk = pushed_repo
-    monkeypatch.setenv("FORCE_COLOR", "1")
-    run_cli(["doctor"], cwd=repo)
-    assert "\033[31mFAIL" in capsys.readouterr().out  # no hooks installed
-    monkeypatch.setenv("NO_COLOR", "1")
-    run_cli(["doctor"], cwd=repo)
-    out = capsys.readouterr().out
-    assert "\033[" not in out and "FAIL  git hooks" in out
-
 
 def test_a_corrupt_sync_state_is_a_failed_check_not_the_end_of_doctor(
     pushed_repo: tuple[Path, int],

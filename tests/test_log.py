@@ -76,17 +76,3 @@ def test_negative_count_is_a_usage_error(
     assert run_cli(["log", "-n", "-1"], cwd=challenge_repo) == 1
     assert "negative" in capsys.readouterr().err
 
-
-def test_no_colour_with_no_color(
-    pushed_repo: tuple[Path, int],
-    run_cli: RunCli,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    repo, _pk = pushed_repo
-    monkeypatch.setenv("FORCE_COLOR", "1")
-    run_cli(["log"], cwd=repo)
-    assert "\033[32mpush" in capsys.readouterr().out
-    monkeypatch.setenv("NO_COLOR", "1")
-    run_cli(["log"], cwd=repo)
-    assert "\033[" not in capsys.readouterr().out

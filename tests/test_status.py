@@ -175,25 +175,6 @@ def test_structure_change_is_drift(
     assert "zip-only parts changed here" in capsys.readouterr().out
 
 
-def test_no_colour_without_terminal_or_with_no_color(
-    pushed_repo: tuple[Path, int],
-    run_cli: RunCli,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    repo, _pk = pushed_repo
-    set_title(repo, "Colourful")
-    monkeypatch.setenv("FORCE_COLOR", "1")
-    run_cli(["status"], cwd=repo)
-    assert "\033[" in capsys.readouterr().out
-    monkeypatch.setenv("NO_COLOR", "1")
-    run_cli(["status"], cwd=repo)
-    assert "\033[" not in capsys.readouterr().out
-    monkeypatch.delenv("NO_COLOR")
-    monkeypatch.delenv("FORCE_COLOR")
-    run_cli(["status"], cwd=repo)  # captured output is not a terminal
-    assert "\033[" not in capsys.readouterr().out
-
 
 def test_values_shown_in_one_short_line() -> None:
     from evalai_mirror.commands.status import show
