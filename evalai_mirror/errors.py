@@ -128,11 +128,5 @@ class RefusedError(SyncError):
     """The push or pull would overwrite something the other side changed."""
 
 
-class ConflictError(SyncError):
-    """Both sides changed the same field differently; nothing was written for it."""
-
-    exit_code = 1
-
-
 class GitHubError(MirrorError):
     """The GitHub API answered with an error (webhook commands)."""
