@@ -248,6 +248,15 @@ def leak_warning(rel: str) -> str:
     )
 
 
+def warn_token_leak(rel: str) -> None:
+    """The loud warning for a real token in the tracked file ``rel`` (config, and every sync)."""
+    import sys
+
+    from evalai_mirror import ui
+
+    ui.warn(ui.colour("TOKEN LEAK: ", "red", sys.stderr) + leak_warning(rel))
+
+
 def check_token_tracked(settings: Settings, repo: GitRepo | None) -> Check:
     name = "token not committed"
     leaks = tracked_token_files(settings, repo)

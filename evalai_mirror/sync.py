@@ -126,13 +126,10 @@ def open_context(
 
 def warn_token_leaks(settings: Settings, repo: GitRepo) -> None:
     """Say loudly, on every sync, when a real token sits in a file git tracks."""
-    import sys
-
-    from evalai_mirror import ui
-    from evalai_mirror.checks import leak_warning, tracked_token_files
+    from evalai_mirror.checks import tracked_token_files, warn_token_leak
 
     for rel in tracked_token_files(settings, repo):
-        ui.warn(ui.colour("TOKEN LEAK: ", "red", sys.stderr) + leak_warning(rel))
+        warn_token_leak(rel)
 
 
 # --------------------------------------------------------------------------- EvalAI's side

@@ -14,7 +14,7 @@ from typing import Any
 
 from evalai_mirror import settings as settings_mod
 from evalai_mirror import ui
-from evalai_mirror.checks import leak_warning, tracked_token_files
+from evalai_mirror.checks import tracked_token_files, warn_token_leak
 from evalai_mirror.errors import GitError, MirrorError
 from evalai_mirror.settings import Settings
 
@@ -145,6 +145,6 @@ def run(args: argparse.Namespace) -> int:
     for rel in leaks:
         ui.err("")
         ui.err(ui.colour("!" * 78, "red", sys.stderr))
-        ui.warn(ui.colour("TOKEN LEAK: ", "red", sys.stderr) + leak_warning(rel))
+        warn_token_leak(rel)
         ui.err(ui.colour("!" * 78, "red", sys.stderr))
     return 0
