@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import ipaddress
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -76,7 +76,6 @@ class Hook:
     content_type: str
     has_secret: bool
     insecure_ssl: str
-    last_response: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Hook:
@@ -89,7 +88,6 @@ class Hook:
             content_type=str(config.get("content_type") or "form"),
             has_secret=bool(config.get("secret")),
             insecure_ssl=str(config.get("insecure_ssl", "0")),
-            last_response=dict(data.get("last_response") or {}),
         )
 
 
@@ -98,25 +96,19 @@ class Delivery:
     """One delivery attempt of a hook (newest first in GitHub's list)."""
 
     id: int
-    guid: str
     delivered_at: str
     event: str
     status: str
     status_code: int
-    redelivery: bool
-    duration: float
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Delivery:
         return cls(
             id=int(data.get("id") or 0),
-            guid=str(data.get("guid") or ""),
             delivered_at=str(data.get("delivered_at") or ""),
             event=str(data.get("event") or ""),
             status=str(data.get("status") or ""),
             status_code=int(data.get("status_code") or 0),
-            redelivery=bool(data.get("redelivery")),
-            duration=float(data.get("duration") or 0.0),
         )
 
     @property
@@ -262,8 +254,6 @@ class GitHubClient:
         self.api_url = base
         self.timeout = timeout
         self.retries = retries
-        self.requests_made = 0
-        self.scopes: list[str] | None = None  # X-OAuth-Scopes of the last answer (classic tokens)
         self._requests = requests
         self._session = requests.Session()
         self._session.auth = _bearer(token)  # as auth, so that ~/.netrc can never replace it
@@ -286,9 +276,6 @@ class GitHubClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _url(self, path: str) -> str:
-        return self.api_url + path
-
     def _send(
         self, method: str, url: str, *, json: Any = None, params: Mapping[str, Any] | None = None
     ) -> requests.Response:
@@ -296,7 +283,6 @@ class GitHubClient:
         last: Exception | None = None
         for attempt in range(attempts):
             try:
-                self.requests_made += 1
                 response = self._session.request(
                     method, url, json=json, params=params, timeout=(5.0, self.timeout)
                 )
@@ -305,8 +291,6 @@ class GitHubClient:
                 continue
             if response.status_code >= 500 and attempt + 1 < attempts:
                 continue
-            if "X-OAuth-Scopes" in response.headers:
-                self.scopes = _scope_list(response.headers.get("X-OAuth-Scopes"))
             return response
         raise GitHubUnreachableError(
             f"cannot reach the GitHub API at {self.api_url} ({type(last).__name__}); "
@@ -316,15 +300,14 @@ class GitHubClient:
     def _call(
         self,
         method: str,
-        path: str,
+        url: str,
         *,
         repo: str,
         needs: frozenset[str],
         json: Any = None,
         params: Mapping[str, Any] | None = None,
-        url: str | None = None,
     ) -> requests.Response:
-        response = self._send(method, url or self._url(path), json=json, params=params)
+        response = self._send(method, url, json=json, params=params)
         if response.status_code < 400:
             return response
         raise self._error(response, repo=repo, needs=needs)
@@ -349,7 +332,7 @@ class GitHubClient:
         scopes = _scope_list(headers.get("X-OAuth-Scopes"))
         accepted = _scope_list(headers.get("X-Accepted-OAuth-Scopes"))
         fine_grained = headers.get("X-Accepted-GitHub-Permissions")
-        wanted = " or ".join(sorted(needs & {"admin:repo_hook", "repo"}, reverse=False))
+        wanted = " or ".join(sorted(needs & {"admin:repo_hook", "repo"}))
         if status == 401:
             return GitHubAuthError(
                 f"GitHub rejected the token ({message or 'Bad credentials'}): it is wrong, expired "
@@ -415,22 +398,22 @@ class GitHubClient:
             )
         return GitHubError(f"GitHub answered {status} for {repo}: {message or 'unexpected answer'}")
 
-    @staticmethod
-    def _repo_path(repo: str) -> str:
+    def _hooks_url(self, repo: str, suffix: str = "") -> str:
+        """``{api}/repos/{owner}/{name}/hooks{suffix}``."""
         owner, sep, name = repo.partition("/")
         if not sep or not owner or not name or "/" in name:
             raise GitHubError(f"{repo!r} is not a GitHub repository name; use --repo owner/name")
-        return f"/repos/{owner}/{name}"
+        return f"{self.api_url}/repos/{owner}/{name}/hooks{suffix}"
 
     # -- hooks --
 
     def list_hooks(self, repo: str) -> list[Hook]:
         """Every webhook of ``repo`` (all pages)."""
         hooks: list[Hook] = []
-        url: str | None = self._url(self._repo_path(repo) + "/hooks")
+        url: str | None = self._hooks_url(repo)
         params: dict[str, Any] | None = {"per_page": 100}
         while url:
-            response = self._call("GET", "", repo=repo, needs=READ_SCOPES, params=params, url=url)
+            response = self._call("GET", url, repo=repo, needs=READ_SCOPES, params=params)
             data = self._json(response)
             if not isinstance(data, list):
                 raise GitHubUnreachableError(
@@ -443,12 +426,6 @@ class GitHubClient:
                 break  # never send the token to another host
         return hooks
 
-    def get_hook(self, repo: str, hook_id: int) -> Hook:
-        response = self._call(
-            "GET", f"{self._repo_path(repo)}/hooks/{hook_id}", repo=repo, needs=READ_SCOPES
-        )
-        return Hook.from_json(self._json(response))
-
     def create_hook(
         self, repo: str, *, url: str, secret: str, events: Sequence[str] = ("push",)
     ) -> Hook:
@@ -460,7 +437,7 @@ class GitHubClient:
             "config": {"url": url, "content_type": "json", "secret": secret, "insecure_ssl": "0"},
         }
         response = self._call(
-            "POST", f"{self._repo_path(repo)}/hooks", repo=repo, needs=WRITE_SCOPES, json=payload
+            "POST", self._hooks_url(repo), repo=repo, needs=WRITE_SCOPES, json=payload
         )
         return Hook.from_json(self._json(response))
 
@@ -471,7 +448,7 @@ class GitHubClient:
         ``config`` without one is sent to this endpoint)."""
         response = self._call(
             "PATCH",
-            f"{self._repo_path(repo)}/hooks/{hook_id}",
+            self._hooks_url(repo, f"/{hook_id}"),
             repo=repo,
             needs=WRITE_SCOPES,
             json={"events": list(events), "active": active},
@@ -494,7 +471,7 @@ class GitHubClient:
             config["secret"] = secret
         response = self._call(
             "PATCH",
-            f"{self._repo_path(repo)}/hooks/{hook_id}/config",
+            self._hooks_url(repo, f"/{hook_id}/config"),
             repo=repo,
             needs=WRITE_SCOPES,
             json=config,
@@ -504,14 +481,14 @@ class GitHubClient:
 
     def delete_hook(self, repo: str, hook_id: int) -> None:
         self._call(
-            "DELETE", f"{self._repo_path(repo)}/hooks/{hook_id}", repo=repo, needs=DELETE_SCOPES
+            "DELETE", self._hooks_url(repo, f"/{hook_id}"), repo=repo, needs=DELETE_SCOPES
         )
 
     def list_deliveries(self, repo: str, hook_id: int, *, per_page: int = 1) -> list[Delivery]:
         """The newest ``per_page`` deliveries of a hook, newest first."""
         response = self._call(
             "GET",
-            f"{self._repo_path(repo)}/hooks/{hook_id}/deliveries",
+            self._hooks_url(repo, f"/{hook_id}/deliveries"),
             repo=repo,
             needs=READ_SCOPES,
             params={"per_page": per_page},
