@@ -99,7 +99,6 @@ class Watcher:
         self.options = options
         self.emit = emit
         self.clock = clock
-        self.polls = 0
         self.failures = 0  # polls in a row that failed
         self._down = False
         self._throttled = False
@@ -137,7 +136,6 @@ class Watcher:
     def poll_once(self) -> PollResult:
         """One poll: send a pending push, read EvalAI, merge what changed into the working
         copy.  Never raises for EvalAI or repository trouble: it says so and backs off."""
-        self.polls += 1
         interval = self.options.interval
         try:
             self._send_pending()
@@ -388,7 +386,7 @@ class Watcher:
                     result = self.poll_once()
                     now = self.clock()
                     # polls keep to a fixed grid when all is well, so the rate stays exact
-                    start = next_poll if result.ok and not result.error else now
+                    start = next_poll if result.ok else now
                     next_poll = start + result.delay
                     if next_poll <= now:
                         next_poll = now + result.delay
