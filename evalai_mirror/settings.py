@@ -67,11 +67,6 @@ def clean(value: object) -> str | None:
     return text
 
 
-def is_placeholder(value: object) -> bool:
-    """True for a value that is present but only a ``<placeholder>``."""
-    return isinstance(value, str) and bool(_PLACEHOLDER.match(value.strip()))
-
-
 @dataclass(frozen=True)
 class Setting:
     """One resolved value and where it came from ("--host-url", "EVALAI_AUTH_TOKEN", ...)."""
