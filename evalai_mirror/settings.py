@@ -437,9 +437,10 @@ def _check(key: str, value: Any, line: int) -> Any:
     if key == "config":
         from evalai_mirror.source import normalise
 
-        if not isinstance(value, str) or normalise(value.strip()) is None:
+        path = normalise(value.strip()) if isinstance(value, str) else None
+        if path is None:
             raise bad(f"{value!r} is not a path inside the repository")
-        return normalise(value.strip())
+        return path
     raise bad("unknown")  # pragma: no cover - _KEYS and this function list the same keys
 
 
