@@ -553,7 +553,6 @@ def pull(
     commit: bool = False,
     git_push: bool = False,
     command: str = "pull",
-    only: Iterable[str] | None = None,
     fetched: Remote | None = None,
 ) -> PullReport:
     """Bring EvalAI-side edits into the working copy, three ways against the base.
@@ -579,11 +578,8 @@ def pull(
         local = read_source(source, ctx.config_path)
         cmp = compare(state, local, remote, prefer=prefer)
         report = PullReport(pk=pk, no_base=cmp.base is None, dry_run=dry_run)
-        wanted = set(only) if only is not None else None
         writes: dict[str, Any] = {}
         for res in cmp.result.fields.values():
-            if wanted is not None and res.key not in wanted:
-                continue
             if res.is_conflict:
                 report.conflicts.append(res)
             elif res.state is FieldState.LOCAL:
@@ -620,9 +616,7 @@ def pull(
         new_state = state or BranchState()
         base = dict(cmp.base or {})
         for res in cmp.result.fields.values():
-            if res.is_conflict or (wanted is not None and res.key not in wanted):
-                continue
-            if res.key in report.structural:
+            if res.is_conflict or res.key in report.structural:
                 continue
             if res.remote is MISSING:
                 base.pop(res.key, None)
