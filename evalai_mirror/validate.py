@@ -407,10 +407,6 @@ def serializer_errors(fields: dict[str, _Field], data: dict[Any, Any]) -> dict[s
 # The checks.
 
 
-def _is_html_ok(value: str) -> bool:
-    return value.endswith(".html")
-
-
 class _Checker:
     def __init__(
         self, source: FileSource, config_path: str, loaded: yamlload.Loaded, repo_layout: bool
@@ -514,7 +510,7 @@ class _Checker:
             raise self.crash(
                 f"title is a {type(title).__name__}, which has no length", "Quote the title."
             )
-        if not title or len(title) == 0:
+        if not title:
             self.add("Please add the challenge title", hint="add `title: <name>`")
 
     def logo(self) -> None:
@@ -528,7 +524,7 @@ class _Checker:
         value = self.data.get(key)
         if value and not hasattr(value, "__len__"):
             raise self.crash(f"{key} is a {type(value).__name__}", "Give an HTML file path.")
-        if not value or len(value) == 0:
+        if not value:
             self.add(missing, hint=f"add `{key}: templates/{key}.html`")
             return
         if not isinstance(value, str):
@@ -540,7 +536,7 @@ class _Checker:
                 f"File at path {key} not found. Please specify a valid file path",
                 hint=f"{value} does not exist",
             )
-        elif not _is_html_ok(value):
+        elif not value.endswith(".html"):
             self.add(f"File {key} is not a HTML file. Please specify a valid HTML file")
         else:
             self.data[key] = self.read_html(value)
@@ -1022,11 +1018,7 @@ class _Checker:
                     f"ERROR: Duplicate rank {rank} found in YAML data.", ("prizes", index, "rank")
                 )
             ranks.append(rank)
-            try:
-                bad_rank = not isinstance(rank, int) or rank < 1
-            except TypeError:  # pragma: no cover - int comparisons do not raise
-                bad_rank = True
-            if bad_rank:
+            if not isinstance(rank, int) or rank < 1:
                 self.add(
                     f"ERROR: Invalid rank value {rank}. Rank should be an integer.",
                     ("prizes", index, "rank"),
@@ -1170,7 +1162,7 @@ def validate_zip_bytes(data: bytes) -> list[Problem]:
         NotImplementedError,
     ):
         return [Problem(ZIP_UNEXTRACTABLE, "uploaded zip", None)]
-    configs = [n for n in names if n in CONFIG_NAMES and not n.startswith("__MACOSX")]
+    configs = [n for n in names if n in CONFIG_NAMES]
     if not configs:
         return [Problem(NO_YAML, "uploaded zip", None)]
     if len(configs) > 1:
