@@ -40,11 +40,8 @@ DEFAULT_TITLE = "My EvalAI Challenge"
 FIRST_COMMIT_MESSAGE = "Create the challenge from the evalai-mirror template"
 WORKFLOW_PATH = ".github/workflows/evalai-mirror.yml"
 CONFIG_PATH = "challenge_config.yaml"
-HOST_CONFIG_PATH = "github/host_config.json"
 # EvalAI's serializer allows at most this many characters in a title.
 MAX_TITLE = 100
-# EvalAI-Starters' processing script only handles branches named like this.
-STARTERS_BRANCH = re.compile(r"^challenge(-.*)?$")
 
 _TITLE_LINE = re.compile(r"^title:[^\n]*$", re.MULTILINE)
 # Files whose text carries markers; every other file is copied byte for byte.

@@ -7,7 +7,7 @@ import os
 import shlex
 from pathlib import Path
 
-from evalai_mirror import scaffold, ui
+from evalai_mirror import scaffold, settings, ui
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
             f"Created the challenge files in {where} (git repository on branch "
             f"{options.branch}, nothing committed yet)."
         )
-    if not scaffold.STARTERS_BRANCH.match(options.branch):
+    if not settings.RepoSettings().branch_syncs(options.branch):  # the default branches
         ui.warn(
             f"branch {options.branch!r} is not named challenge or challenge-*: evalai-mirror "
             "and EvalAI-Starters do not sync it unless .evalai-mirror.yml lists it under branches"
