@@ -406,10 +406,6 @@ class GitRepo:
         """Add the remote ``name`` pointing at ``url``."""
         self._git("remote", "add", "--", name, url, hint=f"see `git remote -v`; {name} may exist")
 
-    def set_config(self, key: str, value: str) -> None:
-        """Set ``key`` in this repository's own config (.git/config)."""
-        self._git("config", "--local", "--", key, value, hint="check the key's spelling")
-
     def log_oneline(self, count: int = 10) -> list[str]:
         """The newest ``count`` commits of HEAD as ``<short sha> <subject>``."""
         if self.head_sha() is None:

@@ -102,9 +102,6 @@ class MergeResult:
         """True when any key is not plainly in sync (something to send, write, record or resolve)."""
         return any(res.state is not FieldState.IN_SYNC for res in self.fields.values())
 
-    def by_state(self, state: FieldState) -> list[FieldResult]:
-        return [res for res in self.fields.values() if res.state is state]
-
 
 def merge_text(base: str, local: str, remote: str) -> str | None:
     """Line-based three-way merge of trimmed texts; None when the edits overlap."""
