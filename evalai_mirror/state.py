@@ -61,7 +61,7 @@ class BranchState:
             value = data[spec.name]
             if spec.name == "challenge_pk":
                 ok = value is None or (isinstance(value, int) and not isinstance(value, bool))
-            elif spec.name in ("base",):
+            elif spec.name == "base":
                 ok = isinstance(value, dict)
             elif spec.name == "structure":
                 ok = isinstance(value, dict) and all(
@@ -254,8 +254,7 @@ class StateStore:
     def append_log(self, entry: LogEntry) -> None:
         """Add one line to the audit log (a single write in append mode)."""
         line = json.dumps(entry.to_json(), sort_keys=True, ensure_ascii=False) + "\n"
-        with self.lock():
-            self.dir.mkdir(parents=True, exist_ok=True)
+        with self.lock():  # lock() has made the folder
             fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
                 os.write(fd, line.encode("utf-8"))
