@@ -29,8 +29,10 @@ from typing import TYPE_CHECKING
 from evalai_mirror import ui
 from evalai_mirror.errors import (
     AuthError,
+    GitError,
     MirrorError,
     SettingsError,
+    SyncError,
     ThrottledError,
     UnreachableError,
     UsageError,
@@ -46,11 +48,9 @@ HEADS = "refs/heads/"
 
 # Set by the pre-commit framework for pre-push hooks (pre_commit/commands/run.py).
 PC_FLAG = "PRE_COMMIT"
-PC_FROM_REF = "PRE_COMMIT_FROM_REF"
 PC_TO_REF = "PRE_COMMIT_TO_REF"
 PC_LOCAL_BRANCH = "PRE_COMMIT_LOCAL_BRANCH"
 PC_REMOTE_BRANCH = "PRE_COMMIT_REMOTE_BRANCH"
-PC_REMOTE_NAME = "PRE_COMMIT_REMOTE_NAME"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -268,10 +268,9 @@ def _push_one(args: argparse.Namespace, target: Target, hook: str | None) -> Non
 
 
 def _targets(args: argparse.Namespace) -> list[Target]:
-    if args.hook:
-        from evalai_mirror.errors import GitError
-        from evalai_mirror.git import GitRepo
+    from evalai_mirror.git import GitRepo
 
+    if args.hook:
         if args.worktree:
             raise UsageError("--worktree cannot be used with --hook", hint="drop one of them")
         try:
@@ -288,12 +287,8 @@ def _targets(args: argparse.Namespace) -> list[Target]:
     rev = args.rev[0] if args.rev else (args.branch or "HEAD")
     branch = args.branch
     if branch is None:
-        from evalai_mirror.git import GitRepo
-
         branch = GitRepo.open(".").current_branch()
         if branch is None:
-            from evalai_mirror.errors import SyncError
-
             raise SyncError(
                 "HEAD is detached, so there is no branch to sync",
                 hint="check out your challenge branch (e.g. `git switch challenge`) or pass "
