@@ -81,9 +81,9 @@ def build_evaluation_script_zip(source: FileSource) -> bytes:
 def build_challenge_zip(source: FileSource) -> bytes:
     """The whole challenge zip (``challenge_config.yaml`` and everything it needs)."""
     files = [(path, _read(source, path)) for path in source.list_files() if included(path)]
-    committed = source.read(EVALUATION_SCRIPT_ZIP)
-    if source.list_files(EVALUATION_SCRIPT_DIR) or committed is None:
-        files.append((EVALUATION_SCRIPT_ZIP, build_evaluation_script_zip(source)))
-    else:  # no evaluation_script/ folder: a committed evaluation_script.zip is used as is
-        files.append((EVALUATION_SCRIPT_ZIP, committed))
+    # Without an evaluation_script/ folder, a committed evaluation_script.zip is used as is.
+    has_folder = bool(source.list_files(EVALUATION_SCRIPT_DIR))
+    committed = None if has_folder else source.read(EVALUATION_SCRIPT_ZIP)
+    script = build_evaluation_script_zip(source) if committed is None else committed
+    files.append((EVALUATION_SCRIPT_ZIP, script))
     return _zip(files)
