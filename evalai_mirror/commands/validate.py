@@ -12,12 +12,10 @@ import argparse
 import json
 import os
 from pathlib import Path
-from typing import Any
 
-from evalai_mirror import ui
-from evalai_mirror.errors import MirrorError, UsageError
-
-CONFIG_NAMES = ("challenge_config.yaml", "challenge_config.yml")
+from evalai_mirror import ui, validate
+from evalai_mirror.errors import BadRequestError, MirrorError, SettingsError, UsageError
+from evalai_mirror.source import WorkTreeSource
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _configs_in(folder: Path) -> list[str]:
-    return [name for name in CONFIG_NAMES if (folder / name).is_file()]
+    return [name for name in validate.CONFIG_NAMES if (folder / name).is_file()]
 
 
 def find_config(path: str | None, cwd: Path | None = None) -> tuple[Path, list[str]]:
@@ -74,17 +72,7 @@ def find_config(path: str | None, cwd: Path | None = None) -> tuple[Path, list[s
     )
 
 
-def _problem_dict(problem: Any) -> dict[str, Any]:
-    return {
-        "message": problem.message,
-        "path": problem.path,
-        "line": problem.line,
-        "crash": problem.crash,
-        "hint": problem.hint,
-    }
-
-
-def _show(problem: Any, root: Path) -> None:
+def _show(problem: validate.Problem, root: Path) -> None:
     shown = os.path.relpath(root / problem.path)
     where = f"{shown}:{problem.line}: " if problem.line else f"{shown}: "
     lines = [line.rstrip() for line in problem.message.strip("\n").split("\n")]
@@ -96,9 +84,6 @@ def _show(problem: Any, root: Path) -> None:
 
 
 def _offline(root: Path, names: list[str], args: argparse.Namespace) -> int:
-    from evalai_mirror import validate
-    from evalai_mirror.source import WorkTreeSource
-
     if len(names) > 1:
         problems = [
             validate.Problem(
@@ -113,7 +98,7 @@ def _offline(root: Path, names: list[str], args: argparse.Namespace) -> int:
     if args.json:
         ui.out(
             json.dumps(
-                {"valid": not problems, "problems": [_problem_dict(p) for p in problems]}, indent=2
+                {"valid": not problems, "problems": [p._asdict() for p in problems]}, indent=2
             )
         )
         return 1 if problems else 0
@@ -135,12 +120,10 @@ def _offline(root: Path, names: list[str], args: argparse.Namespace) -> int:
 def _remote(root: Path, args: argparse.Namespace) -> int:
     from evalai_mirror import settings as settings_mod
     from evalai_mirror.api import EvalAIClient
-    from evalai_mirror.errors import SettingsError
-    from evalai_mirror.source import WorkTreeSource
     from evalai_mirror.zipbuild import build_challenge_zip
 
     resolved = settings_mod.resolve(args, cwd=root)
-    repository = getattr(getattr(resolved, "repo", None), "repository", None)
+    repository = resolved.repo.repository
     if not repository:
         from evalai_mirror.git import GitRepo
 
@@ -173,21 +156,13 @@ def _remote(root: Path, args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     root, names = find_config(args.path)
     if args.remote:
-        from evalai_mirror.errors import BadRequestError
-
         try:
             return _remote(root, args)
         except BadRequestError as exc:
             body = exc.body if isinstance(exc.body, dict) else {}
             text = str(body.get("error") or exc.message)
             if args.json:
-                problem = {
-                    "message": text,
-                    "path": names[0],
-                    "line": None,
-                    "crash": False,
-                    "hint": None,
-                }
+                problem = validate.Problem(text, names[0], None)._asdict()
                 ui.out(json.dumps({"valid": False, "problems": [problem]}, indent=2))
             else:
                 for line in text.strip("\n").split("\n"):
