@@ -12,6 +12,7 @@ import argparse
 import json
 import re
 import sys
+from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -101,10 +102,10 @@ def show(value: Any, *, is_text: bool = False) -> str:
         if DATE_RE.match(value):  # 2099-05-31T23:59:59Z -> 2099-05-31 23:59:59
             shown = value.replace("T", " ").rstrip("Z")
             return shown[:-3] + "Z" if shown.endswith(":00") else shown
-        if (is_text or len(lines) > 1) and (len(lines) > 1 or len(value) > VALUE_WIDTH):
-            return f"{len(lines)} lines/{len(value)} chars" if len(lines) > 1 else (
-                f"{len(value)} chars"
-            )
+        if len(lines) > 1:
+            return f"{len(lines)} lines/{len(value)} chars"
+        if is_text and len(value) > VALUE_WIDTH:
+            return f"{len(value)} chars"
         return lines[0]
     return str(value)
 
@@ -218,10 +219,8 @@ def _table(report: sync.StatusReport, uncommitted: set[str], changed_only: bool)
             states.append(None)
         text = model.is_text_key(res.key)
         label = SHORT_STATE[res.state] + (UNCOMMITTED_MARK if res.key in uncommitted else "")
-        if res.state is FieldState.IN_SYNC:
-            here, there = show(res.local, is_text=text), "(same)"
-        else:
-            here, there = show(res.local, is_text=text), show(res.remote, is_text=text)
+        here = show(res.local, is_text=text)
+        there = "(same)" if res.state is FieldState.IN_SYNC else show(res.remote, is_text=text)
         rows.append([res.key if codename is None else f"  {name}", label, here, there])
         states.append(res.state)
     if not rows:
@@ -247,9 +246,7 @@ def _table(report: sync.StatusReport, uncommitted: set[str], changed_only: bool)
 
 
 def _summary(report: sync.StatusReport, uncommitted: set[str]) -> None:
-    counts: dict[FieldState, int] = {}
-    for res in report.rows:
-        counts[res.state] = counts.get(res.state, 0) + 1
+    counts = Counter(res.state for res in report.rows)
     if report.structure_changes:
         ui.out()
         ui.out(
