@@ -429,28 +429,25 @@ def _online_checks(settings: Settings, repo: GitRepo | None) -> list[Check]:
         result = [online.reachable, online.token, online.team]
         if online.challenges is None:
             return [*result, _skip("challenge", "EvalAI could not be asked")]
-        branch = repository = None
+        branch = None
+        repository = settings.repo.repository
         recorded = None
         store = None
-        broken_state: MirrorError | None = None
         if repo is not None:
             try:
                 branch = repo.current_branch()
-                repository = settings.repo.repository or repo.origin_repository()
+                repository = repository or repo.origin_repository()
                 store = StateStore(repo.git_dir)
                 state = store.load(branch) if branch else None
                 recorded = state.challenge_pk if state else None
             except MirrorError as exc:
-                store, broken_state = None, exc
-        if broken_state is not None:
-            result.append(
-                _fail("sync state", broken_state.message, broken_state.hint or "see the message")
-            )
+                store = None
+                result.append(_fail("sync state", exc.message, exc.hint or "see the message"))
         result.append(
             check_challenge(
                 client,
                 online.challenges,
-                repository=repository or settings.repo.repository,
+                repository=repository,
                 branch=branch,
                 syncs=bool(branch) and settings.repo.branch_syncs(branch or ""),
                 recorded=recorded,
