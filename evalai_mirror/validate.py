@@ -109,11 +109,16 @@ _FALSE = {
     "0",
     0,
 }
-_DATETIME_RE = (
+# Django's parse_datetime pattern: "T" or a space, optional seconds/fraction, optional zone.
+DATETIME_PATTERN = (
     r"(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})"
     r"[T ](?P<hour>\d{1,2}):(?P<minute>\d{1,2})"
     r"(?::(?P<second>\d{1,2})(?:[.,](?P<microsecond>\d{1,6})\d{0,6})?)?"
     r"\s*(?P<tzinfo>Z|[+-]\d{2}(?::?\d{2})?)?$"
+)
+WRONG_DATETIME_FORMAT = (
+    "Datetime has wrong format. Use one of these formats instead: "
+    "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
 )
 _URL_RE = r"(?i)^(?:https?|ftps?)://[^\s/?#]+\.[^\s/?#]+(?::\d+)?(?:[/?#]\S*)?\Z"
 _INT_MAX = 2147483647
@@ -254,7 +259,7 @@ def _datetime_errors(value: Any) -> list[_Err]:
             return []
         except ValueError:
             pass
-        match = re.match(_DATETIME_RE, value)
+        match = re.match(DATETIME_PATTERN, value)
         if match:
             parts = {k: v for k, v in match.groupdict().items() if k != "tzinfo" and v is not None}
             micro = parts.pop("microsecond", None)
@@ -272,13 +277,7 @@ def _datetime_errors(value: Any) -> list[_Err]:
                 return []
             except ValueError:
                 pass
-    return [
-        (
-            "Datetime has wrong format. Use one of these formats instead: "
-            "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].",
-            "invalid",
-        )
-    ]
+    return [(WRONG_DATETIME_FORMAT, "invalid")]
 
 
 def _python_version(text: str) -> str | None:

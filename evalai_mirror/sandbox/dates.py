@@ -6,27 +6,10 @@ import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-# Django's parse_datetime pattern: "T" or a space, optional seconds/fraction, optional zone.
-_DATETIME_RE = re.compile(
-    r"(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})"
-    r"[T ](?P<hour>\d{1,2}):(?P<minute>\d{1,2})"
-    r"(?::(?P<second>\d{1,2})(?:[.,](?P<microsecond>\d{1,6})\d{0,6})?)?"
-    r"\s*(?P<tzinfo>Z|[+-]\d{2}(?::?\d{2})?)?$"
-)
+from evalai_mirror.challenge import format_date
+from evalai_mirror.validate import DATETIME_PATTERN
 
-WRONG_FORMAT = (
-    "Datetime has wrong format. Use one of these formats instead: "
-    "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
-)
-
-
-def format_datetime(value: datetime) -> str:
-    """``2019-01-01T00:00:00Z``; ``.ffffffZ`` only when microseconds are non-zero."""
-    value = value.astimezone(timezone.utc) if value.tzinfo else value
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
-    if value.microsecond:
-        text += f".{value.microsecond:06d}"
-    return text + "Z"
+_DATETIME_RE = re.compile(DATETIME_PATTERN)
 
 
 def parse_datetime(value: Any) -> datetime | None:
@@ -64,12 +47,12 @@ def parse_datetime(value: Any) -> datetime | None:
 def config_datetime(value: Any) -> str | None:
     """A date from challenge_config.yaml (usually a naive ``datetime``: UTC) as the API shows it."""
     if isinstance(value, datetime):
-        return format_datetime(parse_datetime(value) or value)
+        return format_date(value)  # naive: UTC
     if isinstance(value, date):
-        return format_datetime(datetime(value.year, value.month, value.day, tzinfo=timezone.utc))
+        return format_date(datetime(value.year, value.month, value.day))
     parsed = parse_datetime(value) if isinstance(value, str) else None
-    return format_datetime(parsed) if parsed else None
+    return format_date(parsed) if parsed else None
 
 
 def now_text() -> str:
-    return format_datetime(datetime.now(timezone.utc))
+    return format_date(datetime.now(timezone.utc))

@@ -10,7 +10,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from evalai_mirror.sandbox.dates import WRONG_FORMAT, format_datetime, parse_datetime
+from evalai_mirror.challenge import format_date
+from evalai_mirror.sandbox.dates import parse_datetime
+from evalai_mirror.validate import WRONG_DATETIME_FORMAT
 
 NULL = "This field may not be null."
 BLANK = "This field may not be blank."
@@ -83,8 +85,8 @@ def convert(value: Any, spec: Field) -> Any:
     if spec.kind == "datetime":
         parsed = parse_datetime(value)
         if parsed is None:
-            raise FieldError(WRONG_FORMAT)
-        return format_datetime(parsed)
+            raise FieldError(WRONG_DATETIME_FORMAT)
+        return format_date(parsed)
     if spec.kind == "choice":
         if str(value) not in spec.choices:
             raise FieldError(f'"{value}" is not a valid choice.')
