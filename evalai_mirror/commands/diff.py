@@ -114,9 +114,10 @@ def run(args: argparse.Namespace) -> int:
             hint="see the field names with `evalai-mirror status` (phase fields are "
             "phases.<codename>.<field>)",
         )
-    locations = {}
-    for key, loc in cmp.local.locations.items():
-        locations[key] = f"{loc.path}:{loc.line}" if loc.line else loc.path
+    locations = {
+        key: f"{loc.path}:{loc.line}" if loc.line else loc.path
+        for key, loc in cmp.local.locations.items()
+    }
     differing = [
         res for res in ordered(cmp.differing(), cmp.local.phase_ids) if matches(res.key, wanted)
     ]
