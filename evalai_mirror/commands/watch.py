@@ -12,10 +12,13 @@ import argparse
 import signal
 import threading
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING
 
 from evalai_mirror import ui
 from evalai_mirror.errors import UsageError
+
+if TYPE_CHECKING:
+    from evalai_mirror.watcher import Watcher
 
 EVALAI_LIMIT_PER_MINUTE = 60  # EvalAI's per-user throttle
 REQUESTS_PER_POLL = 2  # the challenge and its phases
@@ -102,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         ctx.close()
 
 
-def _loop(watcher: Any, host: str) -> int:
+def _loop(watcher: Watcher, host: str) -> int:
     stop = threading.Event()
     got: list[int] = []
 
