@@ -91,8 +91,25 @@ def _crash_text(what: str, fix: str) -> str:
 # The parts of Django REST framework's field validation that the config's values go through.
 # ``str(serializer.errors)`` is part of the server's message, so the texts and the repr matter.
 
-_TRUE = {"t", "T", "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "1", 1}
-_FALSE = {
+# DRF's BooleanField.TRUE_VALUES / FALSE_VALUES
+TRUE_VALUES = {
+    "t",
+    "T",
+    "y",
+    "Y",
+    "yes",
+    "Yes",
+    "YES",
+    "true",
+    "True",
+    "TRUE",
+    "on",
+    "On",
+    "ON",
+    "1",
+    1,
+}
+FALSE_VALUES = {
     "f",
     "F",
     "n",
@@ -176,7 +193,7 @@ class _Field:
             return self._char(value)
         if kind == "bool":
             try:
-                if value in _TRUE or value in _FALSE:
+                if value in TRUE_VALUES or value in FALSE_VALUES:
                     return []
             except TypeError:
                 pass

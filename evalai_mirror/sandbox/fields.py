@@ -12,14 +12,12 @@ from typing import Any
 
 from evalai_mirror.challenge import format_date
 from evalai_mirror.sandbox.dates import parse_datetime
-from evalai_mirror.validate import WRONG_DATETIME_FORMAT
+from evalai_mirror.validate import FALSE_VALUES, TRUE_VALUES, WRONG_DATETIME_FORMAT
 
 NULL = "This field may not be null."
 BLANK = "This field may not be blank."
 
 _INT_RE = re.compile(r"^-?\d+(\.0*)?$")
-_TRUE = {"t", "T", "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "1"}
-_FALSE = {"f", "F", "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF", "0"}
 
 
 @dataclass(frozen=True)
@@ -63,9 +61,9 @@ def _bool(value: Any) -> bool:
         return bool(value)
     if isinstance(value, (int, float)) and value in (0, 1):
         return bool(value)
-    if isinstance(value, str) and value in _TRUE:
+    if isinstance(value, str) and value in TRUE_VALUES:
         return True
-    if isinstance(value, str) and value in _FALSE:
+    if isinstance(value, str) and value in FALSE_VALUES:
         return False
     raise FieldError("Must be a valid boolean.")
 
