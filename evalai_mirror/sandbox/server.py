@@ -195,10 +195,3 @@ class SandboxServer:
 
     def set_frozen(self, pk: int, frozen: bool) -> None:
         self.service.set_frozen(pk, frozen)
-
-    def set_approved(self, pk: int, approved: bool) -> None:
-        doc = self.store.get("challenge", pk)
-        if doc is None:
-            raise KeyError(f"challenge {pk} does not exist")
-        doc["approved_by_admin"] = bool(approved)
-        self.store.put("challenge", pk, doc)
