@@ -16,7 +16,10 @@ from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
 from evalai_mirror.sandbox.faults import Fault, FaultPlan, RequestLog, RequestRecord, Throttle
+from evalai_mirror.sandbox.importer import read_zip
+from evalai_mirror.sandbox.render import paginated
 from evalai_mirror.sandbox.service import OTHER_TEAM_PK, Refused, Service
+from evalai_mirror.validate import check_update, server_error_text, validate_zip_bytes
 
 _UNAUTHENTICATED = {"detail": "Authentication credentials were not provided."}
 _TOKEN_NOT_VALID = {
@@ -255,8 +258,6 @@ class SandboxApp:
         return {key: request.form[key] for key in request.form}
 
     def _page(self, request: Request, items: list[Any]) -> Response:
-        from evalai_mirror.sandbox.render import paginated
-
         raw = request.args.get("page", "1")
         page = int(raw) if raw.isdigit() and int(raw) > 0 else 0
         pages = max(1, math.ceil(len(items) / self.page_size))
@@ -311,8 +312,6 @@ class SandboxApp:
         return Response(text, status=500, content_type="text/plain; charset=utf-8")
 
     def _zip(self, request: Request, team_pk: int, *, create: bool) -> Response:
-        from evalai_mirror.validate import check_update, server_error_text, validate_zip_bytes
-
         if self.service.team(team_pk) is None:
             return json_response({"detail": f"ChallengeHostTeam {team_pk} does not exist"}, 404)
         if not self.service.is_member(team_pk):
@@ -330,17 +329,17 @@ class SandboxApp:
         if repository is None and create:
             return self._crash(request, "MultiValueDictKeyError", "'GITHUB_REPOSITORY'")
         existing = None if repository is None else self.service.find_by_repository(repository)
+        parsed = None
         if existing is not None:
             current = self.service.store.get("challenge", existing) or {}
             if not self.service.is_member(int(current.get("_team", OTHER_TEAM_PK))):
                 return json_response(_NOT_A_HOST, 403)
             previous = self.service.config_zip(existing)
             if previous is not None:
-                from evalai_mirror.sandbox.importer import read_zip
-
+                parsed = read_zip(data)
                 messages = check_update(
                     read_zip(previous)[0],
-                    read_zip(data)[0],
+                    parsed[0],
                     approved=bool(current.get("approved_by_admin")),
                 )
                 if messages:
@@ -351,7 +350,11 @@ class SandboxApp:
             return json_response(_VALIDATED)
         assert repository is not None
         _pk, title = self.service.importer.apply(
-            team_pk=team_pk, repository=repository, data=data, existing_pk=existing
+            team_pk=team_pk,
+            repository=repository,
+            data=data,
+            parsed=parsed or read_zip(data),
+            existing_pk=existing,
         )
         if existing is None:
             text = f"Challenge {title} has been created successfully and sent for review to EvalAI Admin."

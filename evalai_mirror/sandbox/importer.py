@@ -17,24 +17,26 @@ from typing import Any
 from evalai_mirror.sandbox import fields, render
 from evalai_mirror.sandbox.dates import config_datetime, now_text
 from evalai_mirror.sandbox.store import Store
+from evalai_mirror.source import MappingSource
+from evalai_mirror.validate import CONFIG_NAMES
+from evalai_mirror.yamlload import safe_load
 
 HTML_KEYS = ("description", "evaluation_details", "terms_and_conditions", "submission_guidelines")
-_CONFIG_NAMES = ("challenge_config.yaml", "challenge_config.yml")
 _IMAGE_EXTS = (".jpg", ".jpeg", ".png")
 
 
-def read_zip(data: bytes) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """The parsed config and every file of the zip by name (already validated by the caller)."""
-    from evalai_mirror.yamlload import safe_load
-
+def read_zip(data: bytes) -> tuple[dict[str, Any], MappingSource]:
+    """The parsed config and the zip's files (already validated by the caller)."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        files = {
-            info.filename: archive.read(info)
-            for info in archive.infolist()
-            if not info.is_dir() and not info.filename.startswith("__MACOSX")
-        }
-    name = next(n for n in _CONFIG_NAMES if n in files)
-    config = safe_load(files[name])
+        files = MappingSource(
+            {
+                info.filename: archive.read(info)
+                for info in archive.infolist()
+                if not info.is_dir() and not info.filename.startswith("__MACOSX")
+            }
+        )
+    name = next(n for n in CONFIG_NAMES if files.is_file(n))
+    config = safe_load(files.files[name])
     return (config if isinstance(config, dict) else {}), files
 
 
@@ -43,10 +45,8 @@ def slug_for(title: str, pk: int) -> str:
     return re.sub(r"[^0-9a-z]+", "-", title.lower()) + f"-{pk}"
 
 
-def _file_text(files: dict[str, bytes], path: Any) -> str | None:
-    if not isinstance(path, str):
-        return None
-    data = files.get(posixpath.normpath(path))
+def _file_text(files: MappingSource, path: Any) -> str | None:
+    data = files.read(path) if isinstance(path, str) else None
     if data is None:
         return None
     return data.decode("utf-8", errors="replace").strip()
@@ -86,10 +86,12 @@ class Importer:
         team_pk: int,
         repository: str,
         data: bytes,
+        parsed: tuple[dict[str, Any], MappingSource],
         existing_pk: int | None,
     ) -> tuple[int, str]:
-        """Create (``existing_pk`` None) or update the challenge; returns (pk, title)."""
-        config, files = read_zip(data)
+        """Create (``existing_pk`` None) or update the challenge from the zip ``data``, which
+        :func:`read_zip` ``parsed``; returns (pk, title)."""
+        config, files = parsed
         with self.store.transaction():
             pk = self._challenge(team_pk, repository, config, files, existing_pk)
             title = str(self.store.get("challenge", pk)["title"])  # type: ignore[index]
@@ -106,7 +108,7 @@ class Importer:
         team_pk: int,
         repository: str,
         config: dict[str, Any],
-        files: dict[str, bytes],
+        files: MappingSource,
         existing_pk: int | None,
     ) -> int:
         existing = None if existing_pk is None else self.store.get("challenge", existing_pk)
@@ -124,7 +126,7 @@ class Importer:
         image = config.get("image")
         logo: bytes | None = None
         if isinstance(image, str) and image.lower().endswith(_IMAGE_EXTS):
-            logo = files.get(posixpath.normpath(image))
+            logo = files.read(image)
             if logo is not None:
                 ext = posixpath.splitext(image)[1].lower()
                 doc["image"] = f"/media/logos/{uuid.uuid4()}{ext}"
@@ -179,7 +181,7 @@ class Importer:
 
     # -- phases ---------------------------------------------------------------------------
     def _phases(
-        self, pk: int, title: str, config: dict[str, Any], files: dict[str, bytes]
+        self, pk: int, title: str, config: dict[str, Any], files: MappingSource
     ) -> dict[Any, int]:
         current = self._by_config_id("phase", pk)
         result: dict[Any, int] = {}
@@ -198,7 +200,7 @@ class Importer:
             annotation = entry.get("test_annotation_file")
             if (
                 isinstance(annotation, str)
-                and posixpath.normpath(annotation) in files
+                and files.is_file(annotation)
                 and not doc.get("annotations_uploaded_using_cli")
             ):
                 ext = posixpath.splitext(annotation)[1]
