@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from evalai_mirror import __version__, ui
+from evalai_mirror import ui
 from evalai_mirror.errors import (
     ApiError,
     AuthError,
@@ -26,14 +26,13 @@ from evalai_mirror.errors import (
     ThrottledError,
     UnreachableError,
 )
-from evalai_mirror.settings import Connection, is_loopback
+from evalai_mirror.settings import Connection
 
 if TYPE_CHECKING:
     import requests
 
 CONNECT_TIMEOUT = 5.0
 MAX_PAGES = 1000
-USER_AGENT = f"evalai-mirror/{__version__}"
 _AVAILABLE_IN = re.compile(r"available in (\d+(?:\.\d+)?) seconds?")
 
 
@@ -44,19 +43,6 @@ class ClientStats:
     requests: int = 0
     bytes_sent: int = 0
     bytes_received: int = 0
-
-
-def _bearer(token: str) -> Any:
-    import requests
-
-    class BearerAuth(requests.auth.AuthBase):
-        """Set as the session's auth so that ~/.netrc can never replace it."""
-
-        def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-            request.headers["Authorization"] = f"Bearer {token}"
-            return request
-
-    return BearerAuth()
 
 
 class EvalAIClient:
@@ -70,7 +56,7 @@ class EvalAIClient:
         retries: int = 2,
         backoff: float = 0.25,
     ) -> None:
-        import requests
+        from evalai_mirror.http import new_session
 
         ui.register_secret(connection.token)
         self.connection = connection
@@ -80,12 +66,9 @@ class EvalAIClient:
         self.retries = max(0, retries)
         self.backoff = backoff
         self.stats = ClientStats()
-        self._session = requests.Session()
-        # This machine's EvalAI (the sandbox) is asked directly: a proxy from the environment
-        # cannot reach it, and plain http through one would hand the token to another host.
-        self._session.trust_env = not is_loopback(urlsplit(self.host_url).hostname or "")
-        self._session.auth = _bearer(connection.token)
-        self._session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+        self._session = new_session(
+            self.host_url, token=connection.token, headers={"Accept": "application/json"}
+        )
 
     def __enter__(self) -> EvalAIClient:
         return self

@@ -18,12 +18,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from evalai_mirror import __version__, ui
+from evalai_mirror import ui
 from evalai_mirror.errors import GitHubError
 from evalai_mirror.settings import is_loopback
 
@@ -212,14 +212,6 @@ def _scope_list(value: str | None) -> list[str] | None:
 # --- the client -----------------------------------------------------------------------------
 
 
-def _bearer(token: str) -> Callable[[requests.PreparedRequest], requests.PreparedRequest]:
-    def add(request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {token}"
-        return request
-
-    return add
-
-
 class GitHubClient:
     """Repository webhooks through GitHub's REST API, with one ``requests.Session``."""
 
@@ -232,6 +224,8 @@ class GitHubClient:
         retries: int = 2,
     ) -> None:
         import requests
+
+        from evalai_mirror.http import new_session
 
         if not token:
             raise GitHubAuthError(
@@ -255,14 +249,10 @@ class GitHubClient:
         self.timeout = timeout
         self.retries = retries
         self._requests = requests
-        self._session = requests.Session()
-        self._session.auth = _bearer(token)  # as auth, so that ~/.netrc can never replace it
-        self._session.headers.update(
-            {
-                "Accept": "application/vnd.github+json",
-                "X-GitHub-Api-Version": API_VERSION,
-                "User-Agent": f"evalai-mirror/{__version__}",
-            }
+        self._session = new_session(
+            base,
+            token=token,
+            headers={"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION},
         )
 
     # -- plumbing --
