@@ -12,6 +12,7 @@ import posixpath
 import re
 import uuid
 import zipfile
+from collections.abc import Callable
 from typing import Any
 
 from evalai_mirror.sandbox import fields, render
@@ -147,35 +148,39 @@ class Importer:
         return {doc["config_id"]: doc for doc in self.store.children(kind, pk)}
 
     def _leaderboards(self, pk: int, config: dict[str, Any]) -> dict[Any, int]:
-        current = self._by_config_id("leaderboard", pk)
-        result: dict[Any, int] = {}
-        for entry in config.get("leaderboard") or []:
-            if not isinstance(entry, dict) or "id" not in entry:
-                continue
-            config_id = _as_int(entry["id"])
-            doc = current.get(config_id) or {"config_id": config_id}
-            doc["schema"] = entry.get("schema")
-            if "id" in doc:
-                self.store.put("leaderboard", doc["id"], doc)
-            else:
-                self.store.insert("leaderboard", pk, doc)
-            result[config_id] = int(doc["id"])
-        return result
+        return self._by_entry(
+            "leaderboard", pk, config.get("leaderboard"), lambda e: {"schema": e.get("schema")}
+        )
 
     def _dataset_splits(self, pk: int, config: dict[str, Any]) -> dict[Any, int]:
-        current = self._by_config_id("dataset_split", pk)
+        return self._by_entry(
+            "dataset_split",
+            pk,
+            config.get("dataset_splits"),
+            lambda e: {key: str(e.get(key, "")).strip() for key in ("name", "codename")},
+        )
+
+    def _by_entry(
+        self,
+        kind: str,
+        pk: int,
+        entries: Any,
+        values: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> dict[Any, int]:
+        """One ``kind`` document per config entry with an ``id`` (matched on it, created when
+        new), its fields set to ``values(entry)``; returns {config id: pk}."""
+        current = self._by_config_id(kind, pk)
         result: dict[Any, int] = {}
-        for entry in config.get("dataset_splits") or []:
+        for entry in entries or []:
             if not isinstance(entry, dict) or "id" not in entry:
                 continue
             config_id = _as_int(entry["id"])
             doc = current.get(config_id) or {"config_id": config_id}
-            doc["name"] = str(entry.get("name", "")).strip()
-            doc["codename"] = str(entry.get("codename", "")).strip()
+            doc.update(values(entry))
             if "id" in doc:
-                self.store.put("dataset_split", doc["id"], doc)
+                self.store.put(kind, doc["id"], doc)
             else:
-                self.store.insert("dataset_split", pk, doc)
+                self.store.insert(kind, pk, doc)
             result[config_id] = int(doc["id"])
         return result
 
