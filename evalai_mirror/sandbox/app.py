@@ -18,7 +18,7 @@ from werkzeug.wrappers import Request, Response
 from evalai_mirror.sandbox.faults import Fault, FaultPlan, RequestLog, RequestRecord, Throttle
 from evalai_mirror.sandbox.importer import read_zip
 from evalai_mirror.sandbox.render import paginated
-from evalai_mirror.sandbox.service import OTHER_TEAM_PK, Refused, Service
+from evalai_mirror.sandbox.service import HOST_TEAM_PK, OTHER_TEAM_PK, Refused, Service
 from evalai_mirror.validate import check_update, server_error_text, validate_zip_bytes
 
 _UNAUTHENTICATED = {"detail": "Authentication credentials were not provided."}
@@ -169,8 +169,7 @@ class SandboxApp:
             time.sleep(fault.delay)
             return None
         if fault.kind == "html":
-            response = Response(_HTML_500, status=fault.status or 500, content_type="text/html")
-            return response
+            return Response(_HTML_500, status=fault.status or 500, content_type="text/html")
         return json_response(
             {"error": "Internal server error (a fault scripted in the EvalAI sandbox)"},
             fault.status or 500,
@@ -389,7 +388,7 @@ class SandboxApp:
 
     def _control_call(self, endpoint: str, request: Request, data: dict[str, Any], **args: Any) -> Response:
         if endpoint == "info":
-            return json_response({"url": self._base(request), "team_pk": 1})
+            return json_response({"url": self._base(request), "team_pk": HOST_TEAM_PK})
         if endpoint == "requests":
             if request.method == "DELETE":
                 self.log.clear()
