@@ -168,7 +168,7 @@ def find_pk(ctx: Context, state: BranchState | None) -> int | None:
     return int(found["id"]) if found else None
 
 
-def _require_pk(ctx: Context, state: BranchState | None, *, hint: str, why: str = "") -> int:
+def require_pk(ctx: Context, state: BranchState | None, *, hint: str, why: str = "") -> int:
     """:func:`find_pk`, or a :class:`SyncError` (``why`` appended to its message) when EvalAI
     has no challenge for this repository yet."""
     pk = find_pk(ctx, state)
@@ -563,7 +563,7 @@ def pull(
     read_source(source, ctx.config_path)  # a config that does not parse stops us before EvalAI
     with ctx.store.lock():
         state = ctx.store.load(ctx.branch)
-        pk = _require_pk(
+        pk = require_pk(
             ctx,
             state,
             hint="create it with `evalai-mirror push` (or `git push` with the hooks installed)",
@@ -725,7 +725,7 @@ def resolve(ctx: Context, keys: Iterable[str] | None, take: Prefer) -> ResolveRe
     report = ResolveReport()
     with ctx.store.lock():
         state = ctx.store.load(ctx.branch)
-        pk = _require_pk(
+        pk = require_pk(
             ctx, state, why="; there is nothing to resolve", hint="run `evalai-mirror push` first"
         )
         check_claim(ctx, pk)

@@ -26,7 +26,6 @@ from evalai_mirror import sync, ui
 from evalai_mirror.errors import (
     ApiError,
     MirrorError,
-    SyncError,
     ThrottledError,
     UnreachableError,
 )
@@ -189,13 +188,8 @@ class Watcher:
 
     def _fetch(self) -> sync.Remote:
         state = self.ctx.store.load(self.ctx.branch)
-        pk = sync.find_pk(self.ctx, state)
-        if pk is None:
-            raise SyncError(
-                f"EvalAI has no challenge for {self.ctx.repository} yet",
-                hint="create it with `evalai-mirror push`; watch goes on polling",
-            )
-        return sync.fetch_remote(self.ctx.client, pk)
+        hint = "create it with `evalai-mirror push`; watch goes on polling"
+        return sync.fetch_remote(self.ctx.client, sync.require_pk(self.ctx, state, hint=hint))
 
     def _back(self) -> None:
         if self._down:
