@@ -286,7 +286,8 @@ def test_pagination_next_is_an_absolute_url(tmp_path: Path) -> None:
     from evalai_mirror.sandbox import SandboxServer
 
     with SandboxServer(tmp_path / "data", throttle_per_minute=0, page_size=1) as server:
-        pk = post_zip(server, fixture_zip()) and server.challenge_pk(REPO)
+        assert post_zip(server, fixture_zip()).status_code == 201
+        pk = server.challenge_pk(REPO)
         first = call(server, "GET", PHASES.format(pk=pk)).json()
         assert first["count"] == 2 and first["previous"] is None
         assert first["next"] == f"{server.url}{PHASES.format(pk=pk)}?page=2"
