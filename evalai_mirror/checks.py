@@ -140,7 +140,7 @@ def check_settings(settings: Settings) -> Check:
 
 def check_config(settings: Settings, root: Path | None) -> Check:
     from evalai_mirror.source import WorkTreeSource
-    from evalai_mirror.validate import validate_source
+    from evalai_mirror.validate import summary, validate_source
 
     name = "challenge config"
     config = settings.repo.config
@@ -154,12 +154,9 @@ def check_config(settings: Settings, root: Path | None) -> Check:
         )
     problems = validate_source(WorkTreeSource(root), config)
     if problems:
-        first = problems[0]
-        at = f"{first.path}:{first.line}" if first.line else first.path
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         return _fail(
             name,
-            f"{at}: {first.message.strip()}{more}",
+            summary(problems),
             "fix it; `evalai-mirror validate` lists every problem",
         )
     return _pass(name, f"{config} at the repository root is valid")

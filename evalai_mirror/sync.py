@@ -358,7 +358,7 @@ def push(
     command: str = "push",
 ) -> PushReport:
     """Send the challenge as committed at ``rev`` (or the working copy) to EvalAI."""
-    from evalai_mirror.validate import validate_source
+    from evalai_mirror.validate import summary, validate_source
 
     if from_worktree:
         source: FileSource = worktree(ctx)
@@ -368,11 +368,8 @@ def push(
         source = ctx.repo.commit_source(commit)
     problems = validate_source(source, ctx.config_path)
     if problems:
-        first = problems[0]
-        where = f"{first.path}:{first.line}: " if first.line else f"{first.path}: "
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ValidationFailed(
-            f"{source.label} is not a valid challenge: {where}{first.message.strip()}{more}",
+            f"{source.label} is not a valid challenge: {summary(problems)}",
             problems=problems,
             hint="run `evalai-mirror validate` for every problem; nothing was sent",
         )

@@ -1187,6 +1187,14 @@ def validate_zip_bytes(data: bytes) -> list[Problem]:
     return check_config_text(source, configs[0], files[configs[0]], repo_layout=False)
 
 
+def summary(problems: list[Problem]) -> str:
+    """One line for a list of problems: the first, where it is, and how many more."""
+    first = problems[0]
+    where = f"{first.path}:{first.line}" if first.line else first.path
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return f"{where}: {first.message.strip()}{more}"
+
+
 def server_error_text(problems: list[Problem]) -> str:
     """The ``{"error": ...}`` text EvalAI answers for these problems."""
     return "\n".join(p.message for p in problems)

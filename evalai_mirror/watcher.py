@@ -325,18 +325,14 @@ class Watcher:
         """Validate the working copy after the host saved ``paths``; with --push-on-save,
         push it.  True when it is valid."""
         from evalai_mirror.source import WorkTreeSource
-        from evalai_mirror.validate import validate_source
+        from evalai_mirror.validate import summary, validate_source
 
         names = ", ".join(paths)
         self._local_dirty = True
         problems = validate_source(WorkTreeSource(self.ctx.repo.root), self.ctx.config_path)
         if problems:
-            first = problems[0]
-            where = f"{first.path}:{first.line}" if first.line else first.path
-            more = f" (and {len(problems) - 1} more; see `evalai-mirror validate`)" if len(
-                problems
-            ) > 1 else ""
-            self.warn(f"saved {names}: {where}: {first.message.strip()}{more}")
+            see = "; see `evalai-mirror validate`" if len(problems) > 1 else ""
+            self.warn(f"saved {names}: {summary(problems)}{see}")
             return False
         self.info(f"saved {names}: valid")
         if self.options.push_on_save:
