@@ -93,8 +93,9 @@ def _crash_log_path() -> str:
     explicit = os.environ.get("EVALAI_MIRROR_LOG")
     if explicit:
         return explicit
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "evalai-mirror", "evalai-mirror.log")
+    from evalai_mirror.fsutil import cache_dir
+
+    return str(cache_dir() / "evalai-mirror.log")
 
 
 def _scrub(argv: Sequence[str]) -> list[str]:

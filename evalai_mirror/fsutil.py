@@ -37,3 +37,9 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int |
 
 def atomic_write_text(path: str | os.PathLike[str], text: str, *, mode: int | None = None) -> None:
     atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
+
+
+def cache_dir() -> Path:
+    """evalai-mirror's folder in the user's cache (``$XDG_CACHE_HOME`` or ``~/.cache``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "evalai-mirror"

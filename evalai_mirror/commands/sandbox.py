@@ -14,6 +14,7 @@ from typing import Any
 
 from evalai_mirror import ui
 from evalai_mirror.errors import UsageError
+from evalai_mirror.fsutil import cache_dir
 
 DEFAULT_PORT = 8000
 
@@ -43,11 +44,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "assignments", nargs="+", metavar="FIELD=VALUE",
         help="VALUE is read as JSON when it parses (true, 5, null), else as text; @FILE reads a file",
     )  # fmt: skip
-
-
-def _default_data_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "evalai-mirror" / "sandbox"
 
 
 def parse_assignments(items: list[str]) -> dict[str, Any]:
@@ -89,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         return _edit(args)
     from evalai_mirror.sandbox import SandboxServer
 
-    data_dir = Path(args.data) if args.data else _default_data_dir()
+    data_dir = Path(args.data) if args.data else cache_dir() / "sandbox"
     if args.throttle < 0:
         raise UsageError("--throttle must be 0 (off) or a positive number of requests a minute")
 
