@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from evalai_mirror.errors import UnreachableError, UsageError
-from evalai_mirror.settings import is_loopback
 
 
 def _post(url: str, route: str, payload: dict[str, Any]) -> Any:
     import requests
 
+    from evalai_mirror.http import new_session
+
     try:
-        with requests.Session() as session:
-            # a proxy from the environment cannot reach this machine's sandbox
-            session.trust_env = not is_loopback(urlsplit(url).hostname or "")
+        with new_session(url) as session:
             response = session.post(f"{url.rstrip('/')}/_sandbox/{route}", json=payload, timeout=30)
     except requests.RequestException as exc:
         raise UnreachableError(
