@@ -303,6 +303,11 @@ class LocalChallenge:
     html_refs: dict[str, YamlPath] = field(default_factory=dict)
     unreferenced: set[str] = field(default_factory=set)
 
+    def files(self) -> set[str]:
+        """The config and every file a field was read from: :attr:`fields` depend on these
+        files alone, so a source with the same files has the same fields."""
+        return {self.config_path, *(where.path for where in self.locations.values())}
+
 
 def digest(value: Any) -> str:
     """A stable sha256 of a JSON-like value (dict order does not matter)."""

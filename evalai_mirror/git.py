@@ -155,10 +155,9 @@ class GitRepo:
                 hint="run evalai-mirror inside a clone of the challenge repository",
             )
         self.root = Path(repo.working_tree_dir).resolve()
-        common = self._git("rev-parse", "--git-common-dir").strip()
-        self.git_dir = (self.root / common).resolve() if not os.path.isabs(common) else Path(
-            common
-        ).resolve()
+        # The folder shared by every worktree of the repository (GitPython reads it from the
+        # worktree's commondir file; no git process).
+        self.git_dir = Path(repo.common_dir).resolve()
 
     @classmethod
     def open(cls, path: str | Path = ".") -> GitRepo:
@@ -232,19 +231,40 @@ class GitRepo:
     # -- identity and history ---------------------------------------------------------------
 
     def current_branch(self) -> str | None:
-        """The checked-out branch, None when HEAD is detached."""
-        status, out, _ = self._run("symbolic-ref", "-q", "--short", "HEAD")
-        return (out.strip() or None) if status == 0 else None
+        """The checked-out branch, None when HEAD is detached.
+
+        Read from this worktree's HEAD file by GitPython, with no git process: every sync
+        asks, and watch asks on every poll."""
+        try:
+            target = self._repo.head.reference.path
+        except TypeError:  # GitPython's answer for a HEAD that holds a sha (detached)
+            return None
+        except (OSError, ValueError) as exc:
+            raise GitError(
+                f"cannot read HEAD in {self.root} ({exc})",
+                hint="check the repository with `git status`",
+            ) from None
+        return target.removeprefix("refs/heads/") or None
 
     def head_sha(self) -> str | None:
         """HEAD's commit, None before the first commit."""
-        status, out, _ = self._run("rev-parse", "-q", "--verify", "HEAD^{commit}")
-        return out.strip() if status == 0 else None
+        try:
+            return str(self._repo.head.commit.hexsha)
+        except (TypeError, ValueError):  # detached onto nothing, or an unborn branch
+            status, out, _ = self._run("rev-parse", "-q", "--verify", "HEAD^{commit}")
+            return out.strip() if status == 0 else None
 
     def resolve(self, rev: str) -> str:
         """The full sha of the commit ``rev`` names."""
         if rev.startswith("-"):
             raise GitError(f"{rev!r} is not a revision", hint="pass a branch, tag or commit sha")
+        if rev == "HEAD":  # the common case (every hook, every push): no git process
+            found = self.head_sha()
+            if found is None:
+                raise GitError(
+                    "HEAD has no commit yet", hint="commit the challenge first, then sync"
+                )
+            return found
         status, out, _ = self._run("rev-parse", "-q", "--verify", f"{rev}^{{commit}}")
         if status != 0:
             raise GitError(

@@ -36,7 +36,7 @@ from evalai_mirror.state import BranchState, LogEntry, StateStore, now_iso
 
 if TYPE_CHECKING:
     from evalai_mirror.api import EvalAIClient
-    from evalai_mirror.git import GitRepo
+    from evalai_mirror.git import CommitSource, GitRepo
     from evalai_mirror.settings import Settings
 
 Prefer = Literal["local", "remote"]
@@ -326,7 +326,7 @@ def _holds_evalai_edit(here: Any, res: FieldResult) -> bool:
     return bool(added) and added <= set(here.splitlines())
 
 
-def _refuse_undoing_a_pull(ctx: Context, cmp: Comparison, commit: str) -> None:
+def _refuse_undoing_a_pull(ctx: Context, cmp: Comparison, committed: CommitSource) -> None:
     """A pull moves the base to EvalAI's values as it writes them into the working copy; until
     they are committed, an older commit reads as "changed here" and would undo EvalAI's edit.
     Refuse when the working copy (this branch's checkout) already holds EvalAI's value of a
@@ -334,15 +334,18 @@ def _refuse_undoing_a_pull(ctx: Context, cmp: Comparison, commit: str) -> None:
     sending = [r for r in cmp.result.fields.values() if r.state is FieldState.LOCAL]
     if not sending or ctx.repo.current_branch() != ctx.branch:
         return
+    work_tree = WorkTreeSource(ctx.repo.root)
+    if all(work_tree.file_id(p) == committed.file_id(p) for p in cmp.local.files()):
+        return  # the working copy holds the commit's values, so nothing of EvalAI's
     try:
-        here = read_source(WorkTreeSource(ctx.repo.root), ctx.config_path).fields
+        here = read_source(work_tree, ctx.config_path).fields
     except MirrorError:
         return  # an unreadable working copy carries nothing to protect
     undone = [r.key for r in sending if _holds_evalai_edit(here.get(r.key, MISSING), r)]
     if undone:
         raise RefusedError(
             f"the working copy holds EvalAI's {', '.join(undone)} (pulled, not committed yet) "
-            f"but commit {commit[:7]} does not, so pushing it would undo EvalAI's edit",
+            f"but {committed.label} does not, so pushing it would undo EvalAI's edit",
             hint="commit the pulled files, then push again (`push --force` sends the "
             "commit's values anyway)",
         )
@@ -362,10 +365,10 @@ def push(
 
     if from_worktree:
         source: FileSource = worktree(ctx)
-        commit = None
+        committed, commit = None, None
     else:
-        commit = ctx.repo.resolve(rev)
-        source = ctx.repo.commit_source(commit)
+        committed = ctx.repo.commit_source(rev)
+        source, commit = committed, committed.sha
     problems = validate_source(source, ctx.config_path)
     if problems:
         raise ValidationFailed(
@@ -385,8 +388,8 @@ def push(
         ahead = cmp.remote_ahead()
         if ahead and not force:
             raise _refusal(cmp)
-        if commit and not force:
-            _refuse_undoing_a_pull(ctx, cmp, commit)
+        if committed is not None and not force:
+            _refuse_undoing_a_pull(ctx, cmp, committed)
         to_send = {r.key: r.local for r in cmp.differing()}
         report = PushReport(
             action="nothing",

@@ -64,13 +64,20 @@ def test_empty_repository_and_detached_head(tmp_path: Path, challenge_repo: Path
     empty = GitRepo.open(tmp_path / "empty")
     assert empty.head_sha() is None
     assert empty.current_branch() == "main"
+    with pytest.raises(GitError, match="HEAD has no commit yet"):
+        empty.resolve("HEAD")
 
     repo = GitRepo.open(challenge_repo)
     sha = repo.head_sha()
     assert sha == git(challenge_repo, "rev-parse", "HEAD").strip()
+    git(challenge_repo, "pack-refs", "--all")  # the branch now lives in packed-refs only
+    assert repo.resolve("HEAD") == sha
+    git(challenge_repo, "switch", "-q", "-c", "challenge-2")
+    assert repo.current_branch() == "challenge-2"  # read afresh each time (watch relies on it)
     git(challenge_repo, "checkout", "-q", "--detach")
     assert repo.current_branch() is None
     assert repo.head_sha() == sha
+    assert repo.resolve("HEAD") == sha
 
 
 def test_resolve_ancestry_and_commits_between(challenge_repo: Path) -> None:
