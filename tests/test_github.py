@@ -11,10 +11,10 @@ import pytest
 from ghstub import REPO, TOKEN, GitHubStub, standard_stub
 
 from evalai_mirror import ui
+from evalai_mirror.errors import GitHubError
 from evalai_mirror.github import (
     GitHubAuthError,
     GitHubClient,
-    GitHubError,
     GitHubNotFoundError,
     GitHubPermissionError,
     GitHubScopeError,

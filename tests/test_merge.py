@@ -223,7 +223,7 @@ def test_no_change_is_dropped_without_a_conflict(sides: Any) -> None:
 def test_merging_again_after_applying_is_a_no_op(sides: Any) -> None:
     base, local, remote = sides
     for prefer in (None, "local", "remote"):
-        first = merge(base, local, remote, text_keys=TEXT_KEYS, prefer=prefer)  # type: ignore[arg-type]
+        first = merge(base, local, remote, text_keys=TEXT_KEYS, prefer=prefer)
         new_local = _apply(local, first.to_local)
         new_remote = _apply(remote, first.to_remote)
         # with no base, a conflict has no old base value to keep: the next merge has none either

@@ -302,6 +302,7 @@ def test_restart_keeps_challenges_and_token(tmp_path: Path) -> None:
     with SandboxServer(tmp_path / "data", throttle_per_minute=0) as first:
         assert post_zip(first, fixture_zip()).status_code == 201
         pk = first.challenge_pk(REPO)
+        assert pk is not None
         first.edit_phase(pk, "test", max_submissions=9)
         token = first.token
     with SandboxServer(tmp_path / "data", throttle_per_minute=0) as second:

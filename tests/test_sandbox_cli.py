@@ -28,7 +28,7 @@ def test_sandbox_serves_until_ctrl_c_and_keeps_state(tmp_path: Path) -> None:
     )  # fmt: skip
     try:
         assert proc.stdout is not None
-        lines = []
+        lines: list[str] = []
         while not lines or not lines[-1].startswith("Press Ctrl-C"):
             line = proc.stdout.readline()
             assert line, f"the sandbox ended early: {proc.stderr.read() if proc.stderr else ''}"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import RunCli
 
 from evalai_mirror import yamlload
 from evalai_mirror.source import MappingSource, WorkTreeSource
@@ -324,8 +325,8 @@ def test_cli_json(fixture_copy: Path, run_cli, capsys: pytest.CaptureFixture[str
 
 
 def test_cli_syntax_error_is_one_line(
-    fixture_copy: Path, run_cli, capsys: pytest.CaptureFixture[str]
-) -> None:  # type: ignore[no-untyped-def]
+    fixture_copy: Path, run_cli: RunCli, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = fixture_copy / "challenge_config.yaml"
     config.write_text(config.read_text().replace("title: Random", "title: Random: ", 1))
     assert run_cli(["validate", "--quiet"], cwd=fixture_copy) == 1
@@ -339,15 +340,15 @@ def test_cli_syntax_error_is_one_line(
 
 
 def test_cli_quiet_prints_nothing_when_valid(
-    fixture_copy: Path, run_cli, capsys: pytest.CaptureFixture[str]
-) -> None:  # type: ignore[no-untyped-def]
+    fixture_copy: Path, run_cli: RunCli, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run_cli(["validate", "--quiet"], cwd=fixture_copy) == 0
     assert capsys.readouterr().out == ""
 
 
 def test_cli_crash_case_is_reported_not_raised(
-    fixture_copy: Path, run_cli, capsys: pytest.CaptureFixture[str]
-) -> None:  # type: ignore[no-untyped-def]
+    fixture_copy: Path, run_cli: RunCli, capsys: pytest.CaptureFixture[str]
+) -> None:
     (fixture_copy / "challenge_config.yaml").write_text("- just\n- a list\n")
     assert run_cli(["validate"], cwd=fixture_copy) == 1
     captured = capsys.readouterr()
@@ -391,7 +392,7 @@ def test_validate_does_not_import_heavy_modules(fixture_copy: Path) -> None:
 def test_cli_remote_agrees_with_offline(
     challenge_repo: Path,
     sandbox_env: object,
-    run_cli,  # type: ignore[no-untyped-def]
+    run_cli: RunCli,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert run_cli(["validate", "--remote"], cwd=challenge_repo) == 0
