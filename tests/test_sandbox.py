@@ -364,6 +364,33 @@ def test_ui_edits_are_seen_by_the_api(sandbox_challenge: tuple[Any, int]) -> Non
     assert bad.status_code == 400 and bad.json() == {"max_team_members": ["A valid integer is required."]}
 
 
+def test_control_routes_info_freeze_and_challenge(sandbox_challenge: tuple[Any, int]) -> None:
+    server, pk = sandbox_challenge
+    control = server.url + "/_sandbox/"
+    info = requests.get(control + "info", timeout=10).json()
+    assert info == {"url": server.url, "team_pk": server.team_pk}
+
+    frozen = requests.post(control + "freeze", json={"challenge": pk}, timeout=10)
+    assert frozen.status_code == 200 and frozen.json()["is_frozen"] is True
+    refused = call(server, "PATCH", DETAIL.format(team=1, pk=pk), json={"start_date": "2020-01-01T00:00:00Z"})
+    assert refused.status_code == 403
+    thawed = requests.post(control + "freeze", json={"challenge": pk, "frozen": False}, timeout=10)
+    assert thawed.json()["is_frozen"] is False
+    assert call(
+        server, "PATCH", DETAIL.format(team=1, pk=pk), json={"start_date": "2020-01-01T00:00:00Z"}
+    ).status_code == 200
+
+    shown = requests.get(control + f"challenge/{pk}", timeout=10).json()
+    assert shown == call(server, "GET", DETAIL.format(team=1, pk=pk)).json()
+    assert shown["start_date"] == "2020-01-01T00:00:00Z"
+
+    assert requests.post(control + "freeze", json={}, timeout=10).status_code == 400
+    missing = requests.get(control + "nothing", timeout=10)
+    assert missing.status_code == 404 and missing.json() == {"detail": "Not found."}
+    # Control calls are not API traffic: the request log holds only the two PATCHes and a GET.
+    assert [r.method for r in server.requests()] == ["PATCH", "PATCH", "GET"]
+
+
 def test_cli_sandbox_edit(sandbox_env: Any, run_cli: Any, capsys: pytest.CaptureFixture[str]) -> None:
     server = sandbox_env
     assert post_zip(server, fixture_zip()).status_code == 201
