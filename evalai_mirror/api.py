@@ -11,7 +11,6 @@ do next, and never carries the token.
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -220,38 +219,34 @@ class EvalAIClient:
         """(status, parsed JSON) of a 2xx answer; every other outcome raises."""
         import requests
 
-        url = self.host_url + path
-        request = requests.Request(method, url, json=json_body, files=files, data=data)
+        from evalai_mirror.http import send
+
+        request = requests.Request(
+            method, self.host_url + path, json=json_body, files=files, data=data
+        )
         prepared = self._session.prepare_request(request)
-        body = prepared.body
-        sent = len(body) if body is not None else 0
-        settings = self._session.merge_environment_settings(prepared.url, {}, None, None, None)
-        attempts = 1 + (self.retries if method == "GET" else 0)
-        for attempt in range(attempts):
-            if attempt:
-                time.sleep(self.backoff * (2 ** (attempt - 1)))
-            last = attempt == attempts - 1
+        sent = len(prepared.body) if prepared.body is not None else 0
+
+        def count_sent() -> None:
             self.stats.requests += 1
             self.stats.bytes_sent += sent
-            try:
-                response = self._session.send(prepared, timeout=self.timeout, **settings)
-                content = response.content
-            except requests.exceptions.ReadTimeout as exc:
-                raise self._unreachable(method, path, exc) from exc
-            except (
-                requests.exceptions.ConnectionError,
-                requests.exceptions.ChunkedEncodingError,
-            ) as exc:
-                if last:
-                    raise self._unreachable(method, path, exc) from exc
-                continue
-            except requests.exceptions.RequestException as exc:
-                raise self._unreachable(method, path, exc) from exc
-            self.stats.bytes_received += len(content)
-            if response.status_code >= 500 and not last:
-                continue
-            return response.status_code, self._parse(method, path, response)
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        def count_received(response: requests.Response) -> None:
+            self.stats.bytes_received += len(response.content)
+
+        try:
+            response = send(
+                self._session,
+                prepared,
+                timeout=self.timeout,
+                retries=self.retries,
+                backoff=self.backoff,
+                on_attempt=count_sent,
+                on_response=count_received,
+            )
+        except requests.exceptions.RequestException as exc:
+            raise self._unreachable(method, path, exc) from exc
+        return response.status_code, self._parse(method, path, response)
 
     def _unreachable(self, method: str, path: str, exc: Exception) -> UnreachableError:
         import requests

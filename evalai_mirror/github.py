@@ -222,6 +222,7 @@ class GitHubClient:
         api_url: str = DEFAULT_API_URL,
         timeout: float = 30.0,
         retries: int = 2,
+        backoff: float = 0.25,
     ) -> None:
         import requests
 
@@ -248,6 +249,7 @@ class GitHubClient:
         self.api_url = base
         self.timeout = timeout
         self.retries = retries
+        self.backoff = backoff
         self._requests = requests
         self._session = new_session(
             base,
@@ -269,23 +271,22 @@ class GitHubClient:
     def _send(
         self, method: str, url: str, *, json: Any = None, params: Mapping[str, Any] | None = None
     ) -> requests.Response:
-        attempts = 1 + (self.retries if method == "GET" else 0)
-        last: Exception | None = None
-        for attempt in range(attempts):
-            try:
-                response = self._session.request(
-                    method, url, json=json, params=params, timeout=(5.0, self.timeout)
-                )
-            except self._requests.RequestException as exc:
-                last = exc
-                continue
-            if response.status_code >= 500 and attempt + 1 < attempts:
-                continue
-            return response
-        raise GitHubUnreachableError(
-            f"cannot reach the GitHub API at {self.api_url} ({type(last).__name__}); "
-            "check your network, or --api-url for GitHub Enterprise"
-        )
+        from evalai_mirror.http import send
+
+        request = self._requests.Request(method, url, json=json, params=params)
+        try:
+            return send(
+                self._session,
+                self._session.prepare_request(request),
+                timeout=(5.0, self.timeout),
+                retries=self.retries,
+                backoff=self.backoff,
+            )
+        except self._requests.RequestException as exc:
+            raise GitHubUnreachableError(
+                f"cannot reach the GitHub API at {self.api_url} ({type(exc).__name__}); "
+                "check your network, or --api-url for GitHub Enterprise"
+            ) from None
 
     def _call(
         self,
