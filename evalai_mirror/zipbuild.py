@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Callable
 
 from evalai_mirror.source import FileSource
 
@@ -49,41 +50,46 @@ def included(path: str) -> bool:
     return path != EVALUATION_SCRIPT_ZIP
 
 
-def _zip(files: list[tuple[str, bytes]]) -> bytes:
+def _zip(entries: list[tuple[str, Callable[[], bytes]]]) -> bytes:
+    """The zip of ``(name, read)`` pairs; each file is read only when it is written, so that at
+    most one file (besides the zip) is in memory at a time: annotation files can be large."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in sorted(files):
+        for name, read in sorted(entries, key=lambda entry: entry[0]):
             info = zipfile.ZipInfo(name, date_time=_TIMESTAMP)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3  # unix, so that the permission bits below are read
             info.external_attr = (0o100000 | _FILE_MODE) << 16
-            archive.writestr(info, data, compresslevel=6)
+            archive.writestr(info, read(), compresslevel=6)
     return buffer.getvalue()
 
 
-def _read(source: FileSource, path: str) -> bytes:
-    data = source.read(path)
-    if data is None:  # listed but gone (a race with the working copy): treat as empty
-        return b""
-    return data
+def _reader(source: FileSource, path: str) -> Callable[[], bytes]:
+    def read() -> bytes:
+        data = source.read(path)
+        # Listed but gone (a race with the working copy): written as an empty file.
+        return b"" if data is None else data
+
+    return read
 
 
 def build_evaluation_script_zip(source: FileSource) -> bytes:
     """``evaluation_script.zip``: the files of ``evaluation_script/``, paths relative to it."""
     prefix = EVALUATION_SCRIPT_DIR + "/"
-    files = [
-        (path[len(prefix) :], _read(source, path))
-        for path in source.list_files(EVALUATION_SCRIPT_DIR)
-    ]
-    return _zip(files)
+    return _zip(
+        [
+            (path[len(prefix) :], _reader(source, path))
+            for path in source.list_files(EVALUATION_SCRIPT_DIR)
+        ]
+    )
 
 
 def build_challenge_zip(source: FileSource) -> bytes:
     """The whole challenge zip (``challenge_config.yaml`` and everything it needs)."""
-    files = [(path, _read(source, path)) for path in source.list_files() if included(path)]
+    entries = [(path, _reader(source, path)) for path in source.list_files() if included(path)]
     # Without an evaluation_script/ folder, a committed evaluation_script.zip is used as is.
     has_folder = bool(source.list_files(EVALUATION_SCRIPT_DIR))
     committed = None if has_folder else source.read(EVALUATION_SCRIPT_ZIP)
     script = build_evaluation_script_zip(source) if committed is None else committed
-    files.append((EVALUATION_SCRIPT_ZIP, script))
-    return _zip(files)
+    entries.append((EVALUATION_SCRIPT_ZIP, lambda: script))
+    return _zip(entries)
