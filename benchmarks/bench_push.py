@@ -2,7 +2,7 @@
 uploaded) for the same edit, on one sandbox in one run.
 
 Each round commits a new title and sends it both ways, end to end from the commit: ours is
-``sync.push`` (validate, read the commit, two GETs, one PATCH); the baseline is what
+``sync.push`` (validate, read the commit, two GETs at once, one PATCH); the baseline is what
 EvalAI-Starters' workflow does on a push (.github/workflows/validate-and-process.yml): its
 processing script runs twice, first as "Validate challenge" (the zip POSTed to
 validate_challenge_config), then as "Create or update challenge" (the zip POSTed to
@@ -74,17 +74,17 @@ def ours() -> tuple[int, int, float]:
 
 
 def requests_alone(pk: int, title: str) -> float:
-    """Seconds of the three requests a one-field push makes (GET the challenge, GET its
-    phases, PATCH the title), with none of the local work: the floor of our path on this
-    server, whatever the client does."""
+    """Seconds of the three requests a one-field push makes, as it makes them (GET the
+    challenge and its phases at once, then PATCH the title), with none of the local work: the
+    floor of our path on this server, whatever the client does."""
     from evalai_mirror.api import EvalAIClient
     from evalai_mirror.settings import resolve
+    from evalai_mirror.sync import fetch_remote
 
     client = EvalAIClient(resolve(None).connection())
     try:
         start = time.perf_counter()
-        client.get_challenge(pk)
-        client.list_phases(pk)
+        fetch_remote(client, pk)
         client.patch_challenge(pk, {"title": title})
         return time.perf_counter() - start
     finally:

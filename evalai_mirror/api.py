@@ -11,7 +11,8 @@ do next, and never carries the token.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -42,6 +43,14 @@ class ClientStats:
     requests: int = 0
     bytes_sent: int = 0
     bytes_received: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count(self, *, requests: int = 0, sent: int = 0, received: int = 0) -> None:
+        """Add to the figures (requests may run in two threads at once)."""
+        with self._lock:
+            self.requests += requests
+            self.bytes_sent += sent
+            self.bytes_received += received
 
 
 class EvalAIClient:
@@ -228,11 +237,10 @@ class EvalAIClient:
         sent = len(prepared.body) if prepared.body is not None else 0
 
         def count_sent() -> None:
-            self.stats.requests += 1
-            self.stats.bytes_sent += sent
+            self.stats.count(requests=1, sent=sent)
 
         def count_received(response: requests.Response) -> None:
-            self.stats.bytes_received += len(response.content)
+            self.stats.count(received=len(response.content))
 
         try:
             response = send(

@@ -150,9 +150,26 @@ class Remote:
 
 
 def fetch_remote(client: EvalAIClient, pk: int) -> Remote:
-    """Two requests: the challenge and its phases."""
+    """Two requests, sent at once (one round trip to EvalAI, not two): the challenge and its
+    phases.  The phases are asked for by a daemon thread, so that Ctrl-C or an error of the
+    challenge request returns at once rather than after the other request ends."""
+    import threading
+
+    listed: dict[str, Any] = {}
+
+    def list_phases() -> None:
+        try:
+            listed["phases"] = client.list_phases(pk)
+        except BaseException as exc:  # handed to the caller's thread below
+            listed["error"] = exc
+
+    worker = threading.Thread(target=list_phases, name="evalai-phases", daemon=True)
+    worker.start()
     detail = client.get_challenge(pk)
-    phases = client.list_phases(pk)
+    worker.join()
+    if "error" in listed:
+        raise listed["error"]
+    phases: list[dict[str, Any]] = listed["phases"]
     return Remote(pk, detail, phases, model.from_remote(detail, phases))
 
 

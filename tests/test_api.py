@@ -212,6 +212,37 @@ def test_post_and_patch_not_retried(created: tuple[Any, int], fixture_copy: Path
     assert len(_requests(sandbox, "PATCH", "")) == 1
 
 
+def test_fetch_remote_asks_for_challenge_and_phases_at_once(created: tuple[Any, int]) -> None:
+    from evalai_mirror.sync import fetch_remote
+
+    sandbox, pk = created
+    sandbox.clear_requests()
+    sandbox.add_fault("GET", rf"/challenge/{pk}$", "delay", 1, 0.5)
+    sandbox.add_fault("GET", "challenge_phase$", "delay", 1, 0.5)
+    with _client(sandbox) as client:
+        remote = fetch_remote(client, pk)
+        assert client.stats.requests == 2
+    assert remote.challenge["id"] == pk and set(remote.phase_pks) == {"dev", "test"}
+    first, second = sorted(sandbox.requests(), key=lambda r: r.time)
+    assert {first.path.rsplit("/", 1)[-1], second.path.rsplit("/", 1)[-1]} == {
+        str(pk),
+        "challenge_phase",
+    }
+    assert second.time < first.time + first.duration  # the second arrived before the first ended
+
+
+def test_fetch_remote_error_of_either_request_is_raised(created: tuple[Any, int]) -> None:
+    from evalai_mirror.sync import fetch_remote
+
+    sandbox, pk = created
+    for path, name in (("challenge_phase$", "challenge_phase"), (rf"/challenge/{pk}$", str(pk))):
+        sandbox.add_fault("GET", path, "500", 3, 0.0)
+        with _client(sandbox) as client, pytest.raises(UnreachableError) as info:
+            fetch_remote(client, pk)
+        assert "failed on GET /api/challenges/" in str(info.value)
+        assert f"/{name} (500" in str(info.value)
+
+
 def test_read_timeout(created: tuple[Any, int]) -> None:
     sandbox, pk = created
     sandbox.add_fault("GET", rf"/challenge/{pk}$", "delay", 1, 1.5)
