@@ -250,7 +250,7 @@ class GitRepo:
         """HEAD's commit, None before the first commit."""
         try:
             return str(self._repo.head.commit.hexsha)
-        except (TypeError, ValueError):  # detached onto nothing, or an unborn branch
+        except (TypeError, ValueError):  # an unborn branch, or a HEAD GitPython cannot read: ask git
             status, out, _ = self._run("rev-parse", "-q", "--verify", "HEAD^{commit}")
             return out.strip() if status == 0 else None
 
