@@ -24,9 +24,11 @@ from evalai_mirror.errors import (
     ApiError,
     AuthError,
     BadRequestError,
+    ConfigError,
     InsecureURLError,
     MirrorError,
     NotFoundError,
+    SettingsError,
     UnreachableError,
 )
 
@@ -138,12 +140,12 @@ def check_settings(settings: Settings) -> Check:
     )
 
 
-def check_config(settings: Settings, root: Path | None) -> Check:
+def check_config(config: str, root: Path | None) -> Check:
+    """``config`` (a path relative to the repository root ``root``) exists and is valid."""
     from evalai_mirror.source import WorkTreeSource
     from evalai_mirror.validate import summary, validate_source
 
     name = "challenge config"
-    config = settings.repo.config
     if root is None or not (root / config).is_file():
         where = root or Path.cwd()
         return _fail(
@@ -390,10 +392,13 @@ def run_checks(args: Any = None, *, now: datetime | None = None) -> list[Check]:
     from evalai_mirror.settings import resolve
 
     now = now or datetime.now(timezone.utc)
-    settings = resolve(args)
-    repo = _open_repo(settings)
+    try:
+        settings = resolve(args)
+    except (SettingsError, ConfigError) as exc:  # a settings file that cannot be read
+        return _unreadable_settings(exc)
+    repo = _open_repo(settings.repo_root)
     checks = [
-        check_config(settings, settings.repo_root),
+        check_config(settings.repo.config, settings.repo_root),
         check_secure_url(settings),
         check_settings(settings),
         check_token_expiry(settings.token.value, now),
@@ -408,11 +413,48 @@ def run_checks(args: Any = None, *, now: datetime | None = None) -> list[Check]:
     return checks
 
 
-def _open_repo(settings: Settings) -> GitRepo | None:
+def _unreadable_settings(exc: MirrorError) -> list[Check]:
+    """The checks that can run when a settings file (``github/host_config.json``,
+    ``.evalai-mirror.yml``, a token file) cannot be read: that file fails, the checks that
+    need its settings are skipped, and the repository's own checks still run."""
+    from evalai_mirror.settings import find_repo_root, load_repo_settings
+
+    root = find_repo_root(Path.cwd())
+    why = "the settings could not be read"
+    try:
+        config = check_config(load_repo_settings(root).config, root)
+    except MirrorError as unreadable:  # .evalai-mirror.yml, which may name the config
+        config = _fail(
+            "challenge config",
+            f"cannot tell which file it is: {_without_hint(unreadable)}",
+            unreadable.hint or "fix the file named there",
+        )
+    online = ("host reachable", "token valid", "host team", "challenge")
+    return [
+        config,
+        _skip("secure host URL", why),
+        _fail("settings", _without_hint(exc), exc.hint or "fix the file named there"),
+        _skip("token expiry", why),
+        *(_skip(name, why) for name in online),
+        check_hooks(_open_repo(root)),
+        _skip("token not committed", why),
+    ]
+
+
+def _without_hint(exc: MirrorError) -> str:
+    """The error's one line (with its file and line) without the hint, which a check shows
+    as its fix."""
+    where = ""
+    if isinstance(exc, ConfigError) and exc.path:
+        where = f"{exc.path}:{exc.line}: " if exc.line else f"{exc.path}: "
+    return where + " ".join(exc.message.split())
+
+
+def _open_repo(root: Path | None) -> GitRepo | None:
     from evalai_mirror.git import GitRepo
 
     try:
-        return GitRepo.open(settings.repo_root or Path.cwd())
+        return GitRepo.open(root or Path.cwd())
     except MirrorError:
         return None
 

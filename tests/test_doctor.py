@@ -294,3 +294,33 @@ def test_a_corrupt_sync_state_is_a_failed_check_not_the_end_of_doctor(
     # the checks after it still ran
     assert checks["git hooks"]["status"] == "pass"
     assert checks["challenge"]["status"] == "pass"
+
+
+def test_an_unreadable_settings_file_is_a_failed_check_not_the_end_of_doctor(
+    challenge_repo: Path, run_cli: RunCli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (challenge_repo / "github" / "host_config.json").write_text('{\n  "token": "x",\n')
+    code, checks = _doctor(run_cli, challenge_repo, capsys)
+    assert code == 1
+    assert checks["settings"]["status"] == "fail"
+    assert checks["settings"]["message"].startswith("github/host_config.json:3: not valid JSON")
+    assert checks["settings"]["fix"]
+    # what needs no settings still ran; what needs them says why it did not
+    assert checks["challenge config"]["status"] == "pass"
+    assert checks["git hooks"]["status"] == "fail"
+    assert checks["host reachable"]["status"] == "skip"
+    assert "settings could not be read" in checks["host reachable"]["message"]
+    assert list(checks) == [
+        "challenge config", "secure host URL", "settings", "token expiry", "host reachable",
+        "token valid", "host team", "challenge", "git hooks", "token not committed",
+    ]  # fmt: skip
+
+    (challenge_repo / ".evalai-mirror.yml").write_text("branches: [\n")
+    code, checks = _doctor(run_cli, challenge_repo, capsys)
+    assert code == 1
+    assert checks["challenge config"]["status"] == "fail"
+    assert ".evalai-mirror.yml:2: not valid YAML" in checks["challenge config"]["message"]
+
+    code = run_cli(["doctor"], cwd=challenge_repo)
+    out = capsys.readouterr().out
+    assert code == 1 and "FAIL  settings" in out and "Traceback" not in out
