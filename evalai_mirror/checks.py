@@ -63,6 +63,10 @@ def _fail(name: str, message: str, fix: str) -> Check:
     return Check(name, "fail", message, fix)
 
 
+# The checks that ask EvalAI, in their order.
+ONLINE_CHECKS = ("host reachable", "token valid", "host team", "challenge")
+
+
 def _skip(name: str, why: str) -> Check:
     return Check(name, "skip", f"not checked: {why}")
 
@@ -283,7 +287,7 @@ class _Online:
 
 def check_online(client: EvalAIClient) -> _Online:
     """Host reachable, token accepted, team exists and has us as a member."""
-    names = ("host reachable", "token valid", "host team")
+    names = ONLINE_CHECKS[:3]
     reachable = _pass(names[0], f"{client.host_url} answers")
     token = _pass(names[1], "EvalAI accepts the token")
     try:
@@ -403,9 +407,8 @@ def run_checks(args: Any = None, *, now: datetime | None = None) -> list[Check]:
         check_settings(settings),
         check_token_expiry(settings.token.value, now),
     ]
-    online_names = ("host reachable", "token valid", "host team", "challenge")
     if checks[1].status == "fail" or checks[2].status != "pass":
-        checks.extend(_skip(n, "the settings are incomplete") for n in online_names)
+        checks.extend(_skip(n, "the settings are incomplete") for n in ONLINE_CHECKS)
     else:
         checks.extend(_online_checks(settings, repo))
     checks.append(check_hooks(repo))
@@ -426,28 +429,18 @@ def _unreadable_settings(exc: MirrorError) -> list[Check]:
     except MirrorError as unreadable:  # .evalai-mirror.yml, which may name the config
         config = _fail(
             "challenge config",
-            f"cannot tell which file it is: {_without_hint(unreadable)}",
+            f"cannot tell which file it is: {unreadable.summary()}",
             unreadable.hint or "fix the file named there",
         )
-    online = ("host reachable", "token valid", "host team", "challenge")
     return [
         config,
         _skip("secure host URL", why),
-        _fail("settings", _without_hint(exc), exc.hint or "fix the file named there"),
+        _fail("settings", exc.summary(), exc.hint or "fix the file named there"),
         _skip("token expiry", why),
-        *(_skip(name, why) for name in online),
+        *(_skip(name, why) for name in ONLINE_CHECKS),
         check_hooks(_open_repo(root)),
         _skip("token not committed", why),
     ]
-
-
-def _without_hint(exc: MirrorError) -> str:
-    """The error's one line (with its file and line) without the hint, which a check shows
-    as its fix."""
-    where = ""
-    if isinstance(exc, ConfigError) and exc.path:
-        where = f"{exc.path}:{exc.line}: " if exc.line else f"{exc.path}: "
-    return where + " ".join(exc.message.split())
 
 
 def _open_repo(root: Path | None) -> GitRepo | None:

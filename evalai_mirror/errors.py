@@ -19,8 +19,12 @@ class MirrorError(Exception):
         self.message = message
         self.hint = hint
 
+    def summary(self) -> str:
+        """The one line that says what went wrong, without the hint."""
+        return " ".join(self.message.split("\n")).strip()
+
     def __str__(self) -> str:
-        text = " ".join(self.message.split("\n")).strip()
+        text = self.summary()
         if self.hint:
             text = f"{text} ({self.hint})" if not text.endswith(".") else f"{text} {self.hint}"
         return text
@@ -45,11 +49,11 @@ class ConfigError(MirrorError):
         self.path = path
         self.line = line
 
-    def __str__(self) -> str:
+    def summary(self) -> str:
         where = ""
         if self.path:
             where = f"{self.path}:{self.line}: " if self.line else f"{self.path}: "
-        return where + super().__str__()
+        return where + super().summary()
 
 
 class SettingsError(MirrorError):
