@@ -380,12 +380,9 @@ def push(
     """Send the challenge as committed at ``rev`` (or the working copy) to EvalAI."""
     from evalai_mirror.validate import summary, validate_source
 
-    if from_worktree:
-        source: FileSource = worktree(ctx)
-        committed, commit = None, None
-    else:
-        committed = ctx.repo.commit_source(rev)
-        source, commit = committed, committed.sha
+    committed = None if from_worktree else ctx.repo.commit_source(rev)
+    source: FileSource = worktree(ctx) if committed is None else committed
+    commit = None if committed is None else committed.sha
     problems = validate_source(source, ctx.config_path)
     if problems:
         raise ValidationFailed(
