@@ -12,7 +12,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "starters-challenge"
+FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "data" / "challenge"
 REPOSITORY = "host-org/random-challenge"
 GIT_ID = [
     "-c", "user.name=bench",
@@ -30,7 +30,7 @@ def git(cwd: Path, *args: str) -> str:
 
 
 def make_repo(base: Path, prepare: Callable[[Path], None] | None = None) -> Path:
-    """A writable copy of the EvalAI-Starters fixture at ``base/work`` as a git repository on
+    """A writable copy of the test challenge (tests/data/challenge) at ``base/work`` as a git repository on
     branch ``challenge`` with one commit, and a bare ``origin`` at
     ``base/remotes/host-org/random-challenge.git`` (so its identity is :data:`REPOSITORY`);
     nothing pushed.  ``prepare`` may change the copy before the commit."""

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURE = ROOT.parent / "shared" / "fixtures" / "starters-challenge"
+FIXTURE = ROOT / "tests" / "data" / "challenge"
 TARGETS = {"fixture": 4.0, "200 phases": 10.0}
 
 

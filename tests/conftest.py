@@ -16,9 +16,11 @@ from typing import Any
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SHARED = PROJECT_ROOT.parent / "shared"
-FIXTURE = SHARED / "fixtures" / "starters-challenge"
-API_SAMPLES = SHARED / "reference" / "api"
+DATA = PROJECT_ROOT / "tests" / "data"
+FIXTURE = DATA / "challenge"
+"""evalai-mirror's own test challenge (see tests/data/README.md)."""
+API_SAMPLES = DATA / "api"
+"""Answers recorded from a real EvalAI server (see tests/data/README.md)."""
 
 _ENV_PREFIXES = ("EVALAI_", "GIT_", "PRE_COMMIT", "GITHUB_")
 

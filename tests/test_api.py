@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import API_SAMPLES
 
 from evalai_mirror.api import EvalAIClient
 from evalai_mirror.errors import (
@@ -286,7 +287,6 @@ def test_connection_refused_is_unreachable() -> None:
 
 # --- recorded EvalAI answers replayed by a tiny real HTTP server --------------------------------
 
-API_SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "api"
 
 
 class Replay:

@@ -258,7 +258,7 @@ def test_an_evalai_side_edit_not_pulled_makes_the_push_refuse(
     assert "overwrote EvalAI-side edits of short_description" in err
     after = sandbox_env.get_challenge(created)
     assert after["title"] == "Local Title"
-    assert after["short_description"] == "Random number generation challenge for each submission"
+    assert after["short_description"] == "Guess a hidden sequence of random numbers; each submission is scored"
 
 
 def test_a_second_branch_cannot_write_the_same_challenge(

@@ -1,5 +1,5 @@
 """The sandbox answers as the recorded EvalAI server does: one contract test per sample in
-shared/reference/api (same status, same keys with the same JSON types), then round trips."""
+tests/data/api (same status, same keys with the same JSON types), then round trips."""
 
 from __future__ import annotations
 

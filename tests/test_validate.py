@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import RunCli
+from conftest import API_SAMPLES, RunCli
 
 from evalai_mirror import yamlload
 from evalai_mirror.source import MappingSource, WorkTreeSource
@@ -194,12 +194,9 @@ def test_zip_errors_are_joined_like_the_server(fixture_copy: Path) -> None:
     del files["templates/description.html"]
     del files["evaluation_script.zip"]
     del files["annotations/test_annotations_devsplit.json"]
-    # recorded from a real EvalAI: reference/api/invalid_config_validate_bad_missing_files.json
+    # recorded from a real EvalAI (tests/data/api)
     recorded = json.loads(
-        (
-            Path(__file__).resolve().parents[2]
-            / "shared/reference/api/invalid_config_validate_bad_missing_files.json"
-        ).read_text()
+        (API_SAMPLES / "invalid_config_validate_bad_missing_files.json").read_text()
     )["error"]
     assert server_error_text(validate_zip_bytes(_zip(files))) == recorded
 

@@ -474,7 +474,7 @@ CASES: list[tuple[str, list[Edit], list[tuple[Any, int | None]]]] = [
     ),
     (
         "meta-attribute-missing-field",
-        [drop(41, "description: Sample")],
+        [drop(41, "description: Shown to participants")],
         [
             (
                 "ERROR: Please enter the following fields for the submission meta attribute in "

@@ -41,7 +41,7 @@ def test_title_change_is_one_changed_line() -> None:
     assert changed_lines(FIXTURE_TEXT, new) == [
         ("title: Random Number Generator Challenge", "title: A Better Title")
     ]
-    assert new.startswith("# EvalAI-Starters challenge_config.yaml")  # the comment is intact
+    assert new.startswith("# Test fixture for evalai-mirror:")  # the comment is intact
     assert yaml.safe_load(new)["title"] == "A Better Title"
 
 

@@ -1,0 +1,5 @@
+"""EvalAI loads ``evaluate`` from this package."""
+
+from .main import evaluate
+
+__all__ = ["evaluate"]
