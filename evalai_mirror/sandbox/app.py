@@ -16,7 +16,7 @@ from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
 from evalai_mirror.sandbox.faults import Fault, FaultPlan, RequestLog, RequestRecord, Throttle
-from evalai_mirror.sandbox.importer import read_zip
+from evalai_mirror.sandbox.importer import PartialUpdate, read_zip
 from evalai_mirror.sandbox.render import paginated
 from evalai_mirror.sandbox.service import HOST_TEAM_PK, OTHER_TEAM_PK, Refused, Service
 from evalai_mirror.validate import check_update, server_error_text, validate_zip_bytes
@@ -39,6 +39,7 @@ _BAD_HEADER = {
 }
 _NOT_MEMBER = {"error": "Sorry, you do not belong to this Host Team!"}
 _NOT_A_HOST = {"error": "Sorry, you are not a host for this challenge. Please check your user access token"}
+_UPDATE_FAILED = "Error in creating challenge: None. Please check the yaml configuration!"
 _VALIDATED = {"Success": "The challenge config has been validated successfully"}
 
 _DETAIL_ALLOW = "DELETE, PATCH, GET, OPTIONS, PUT"
@@ -196,6 +197,9 @@ class SandboxApp:
         allow = allowed or (_ZIP_ALLOW if endpoint in ("validate_zip", "create_or_update") else None)
         if endpoint == "media":
             return self.media(request, **args)
+        if endpoint == "phase_splits" and not request.headers.get("Authorization"):
+            # no authentication needed: an anonymous user sees the public splits only
+            return self.phase_splits(request, anonymous=True, **args)
         denied = self._authenticate(request, allow or _DETAIL_ALLOW)
         if denied is not None:
             return denied
@@ -288,8 +292,9 @@ class SandboxApp:
             body = self.service.patch_phase(pk, phase, self._data(request))
         return json_response(body, headers={"Allow": _DETAIL_ALLOW})
 
-    def phase_splits(self, request: Request, pk: int) -> Response:
-        return json_response(self.service.phase_splits(pk), headers={"Allow": "OPTIONS, GET"})
+    def phase_splits(self, request: Request, pk: int, anonymous: bool = False) -> Response:
+        body = self.service.phase_splits(pk, anonymous=anonymous)
+        return json_response(body, headers={"Allow": "OPTIONS, GET"})
 
     def media(self, request: Request, name: str) -> Response:
         for doc in self.service.store.all("challenge"):
@@ -348,13 +353,16 @@ class SandboxApp:
                 self.service.store_config_zip(existing, data)
             return json_response(_VALIDATED)
         assert repository is not None
-        _pk, title = self.service.importer.apply(
-            team_pk=team_pk,
-            repository=repository,
-            data=data,
-            parsed=parsed or read_zip(data),
-            existing_pk=existing,
-        )
+        try:
+            _pk, title = self.service.importer.apply(
+                team_pk=team_pk,
+                repository=repository,
+                data=data,
+                parsed=parsed or read_zip(data),
+                existing_pk=existing,
+            )
+        except PartialUpdate:
+            return json_response({"error": _UPDATE_FAILED}, 400)
         if existing is None:
             text = f"Challenge {title} has been created successfully and sent for review to EvalAI Admin."
             return json_response({"Success": text}, 201)

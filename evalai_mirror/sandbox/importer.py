@@ -77,6 +77,63 @@ def _as_int(value: Any) -> Any:
         return value
 
 
+class PartialUpdate(Exception):
+    """EvalAI's zip update stops here: the challenge's fields, tags and domain are saved, the
+    rest is not (it reads an unset variable when the config's first sponsor already exists)."""
+
+
+def extras(store: Store, pk: int, config: dict[str, Any]) -> None:
+    """Tags and domain as EvalAI's zip view sets them: tags the config drops go, new ones are
+    added after the kept ones; no ``tags`` clears them, no ``domain`` clears it."""
+    doc = store.get("challenge", pk) or {}
+    new = config.get("tags")
+    if isinstance(new, list):
+        kept = [tag for tag in doc.get("list_tags") or [] if tag in new]
+        doc["list_tags"] = kept + [tag for tag in dict.fromkeys(new) if tag not in kept]
+    else:
+        doc["list_tags"] = []
+    domain = config.get("domain")
+    doc["domain"] = domain if domain in render.DOMAINS else None
+    doc["domain_name"] = render.DOMAINS.get(domain) if isinstance(domain, str) else None
+    store.put("challenge", pk, doc)
+
+
+def _first_sponsor_exists(store: Store, pk: int, config: dict[str, Any]) -> bool:
+    sponsors = config.get("sponsors")
+    doc = store.get("challenge", pk) or {}
+    if not isinstance(sponsors, list) or not sponsors or not isinstance(sponsors[0], dict):
+        return False
+    return any(s.get("name") == sponsors[0].get("name") for s in doc.get("_sponsors") or [])
+
+
+def sponsors_and_prizes(store: Store, pk: int, config: dict[str, Any]) -> None:
+    """``has_sponsors`` / ``has_prize`` and the lists behind EvalAI's prizes and sponsors
+    endpoints: sponsors by name (those the config drops go), prizes by rank (kept)."""
+    doc = store.get("challenge", pk) or {}
+    sponsors = [s for s in config.get("sponsors") or [] if isinstance(s, dict)]
+    if "sponsors" in config:
+        doc["_sponsors"] = [
+            {"name": str(s.get("name")), "website": str(s.get("website", ""))} for s in sponsors
+        ]
+        doc["has_sponsors"] = doc.get("has_sponsors", False) or bool(sponsors)
+    else:
+        doc["has_sponsors"] = False
+    prizes = [p for p in config.get("prizes") or [] if isinstance(p, dict)]
+    if "prizes" in config:
+        by_rank = {p["rank"]: p for p in doc.get("_prizes") or []}
+        for prize in prizes:
+            by_rank[prize.get("rank")] = {
+                "amount": str(prize.get("amount")),
+                "rank": prize.get("rank"),
+                "description": str(prize.get("description", "")),
+            }
+        doc["_prizes"] = list(by_rank.values())
+        doc["has_prize"] = doc.get("has_prize", False) or bool(prizes)
+    else:
+        doc["has_prize"] = False
+    store.put("challenge", pk, doc)
+
+
 class Importer:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -96,11 +153,17 @@ class Importer:
         with self.store.transaction():
             pk = self._challenge(team_pk, repository, config, files, existing_pk)
             title = str(self.store.get("challenge", pk)["title"])  # type: ignore[index]
-            leaderboards = self._leaderboards(pk, config)
-            splits = self._dataset_splits(pk, config)
-            phases = self._phases(pk, title, config, files)
-            self._phase_splits(pk, config, phases, splits, leaderboards)
-            self.store.put_blob("config_zip", pk, data)
+            extras(self.store, pk, config)
+            stopped = existing_pk is not None and _first_sponsor_exists(self.store, pk, config)
+            if not stopped:
+                sponsors_and_prizes(self.store, pk, config)
+                leaderboards = self._leaderboards(pk, config)
+                splits = self._dataset_splits(pk, config)
+                phases = self._phases(pk, title, config, files)
+                self._phase_splits(pk, config, phases, splits, leaderboards)
+                self.store.put_blob("config_zip", pk, data)
+        if stopped:
+            raise PartialUpdate(pk)
         return pk, title
 
     # -- the challenge --------------------------------------------------------------------

@@ -9,7 +9,10 @@ do not.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
+
+from evalai_mirror.sandbox.dates import parse_datetime
 
 CHALLENGE_DEFAULTS: dict[str, Any] = {
     "id": None,
@@ -78,6 +81,16 @@ CHALLENGE_DEFAULTS: dict[str, Any] = {
     "is_submission_paused": False,
 }
 
+# Challenge.DOMAIN_OPTIONS: code -> domain_name
+DOMAINS = {
+    "CV": "Computer Vision",
+    "NLP": "Natural Language Processing",
+    "RL": "Reinforcement Learning",
+    "MM": "Multimodal",
+    "AUD": "Audio",
+    "TAB": "Tabular",
+}
+
 DEFAULT_FILE_TYPES = ".json, .zip, .txt, .tsv, .gz, .csv, .h5, .npy"
 
 PHASE_DEFAULTS: dict[str, Any] = {
@@ -125,6 +138,14 @@ PHASE_KEYS = [
 PHASE_HOST_KEYS = [key for key in PHASE_DEFAULTS]
 
 
+def _is_active(doc: dict[str, Any], default: bool) -> bool:
+    """EvalAI's ``is_active`` property: start_date < now < end_date (read-only, computed)."""
+    start, end = parse_datetime(doc.get("start_date")), parse_datetime(doc.get("end_date"))
+    if start is None or end is None:
+        return default
+    return start < datetime.now(timezone.utc) < end
+
+
 def _media(path: str | None, base_url: str | None) -> str | None:
     if not path:
         return None
@@ -143,12 +164,14 @@ def challenge(doc: dict[str, Any], team: dict[str, Any] | None, base_url: str | 
         "team_url": team.get("team_url", ""),
     }
     out["image"] = _media(doc.get("image"), base_url)
+    out["is_active"] = _is_active(doc, bool(out["is_active"]))
     return out
 
 
 def phase(doc: dict[str, Any], *, host: bool, base_url: str | None) -> dict[str, Any]:
     keys = PHASE_HOST_KEYS if host else PHASE_KEYS
     out = {key: doc.get(key, PHASE_DEFAULTS[key]) for key in keys}
+    out["is_active"] = _is_active(doc, bool(out["is_active"]))
     if host:
         out["test_annotation"] = _media(doc.get("test_annotation"), base_url)
     return out

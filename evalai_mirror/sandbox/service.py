@@ -15,7 +15,10 @@ from evalai_mirror.sandbox.store import Store
 
 HOST_TEAM_PK = 1
 OTHER_TEAM_PK = 2
-FROZEN_DATES = "The challenge is frozen: its start_date and end_date cannot be changed."
+FROZEN_DATES = (
+    "The challenge is frozen and the {} cannot be changed. "
+    "Please contact the EvalAI admin at team@eval.ai to make changes."
+)
 
 
 class Refused(Exception):
@@ -115,8 +118,9 @@ class Service:
             self._require_team(team_pk)
         with self.store.transaction():
             doc = self._challenge_doc(pk)
-            if doc.get("is_frozen") and ("start_date" in data or "end_date" in data):
-                raise Refused(403, {"error": FROZEN_DATES})
+            frozen = [key for key in ("start_date", "end_date") if key in data]
+            if doc.get("is_frozen") and frozen:
+                raise Refused(403, {"error": FROZEN_DATES.format(", ".join(frozen))})
             try:
                 updated = fields.apply(doc, data, fields.CHALLENGE_FIELDS)
             except fields.PatchErrors as exc:
@@ -171,9 +175,9 @@ class Service:
             self.store.put("phase", phase_pk, updated)
         return render.phase(updated, host=False, base_url=None)
 
-    def phase_splits(self, pk: int) -> list[dict[str, Any]]:
+    def phase_splits(self, pk: int, *, anonymous: bool = False) -> list[dict[str, Any]]:
         challenge = self._challenge_doc(pk)
-        host = self.is_host_of(challenge)
+        host = not anonymous and self.is_host_of(challenge)
         result = []
         for doc in self.store.children("phase_split", pk):
             if not host and doc.get("visibility") != 3:
