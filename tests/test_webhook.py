@@ -136,18 +136,18 @@ def test_install_skips_hosts_github_cannot_reach(
     monkeypatch: pytest.MonkeyPatch, host: str
 ) -> None:
     monkeypatch.delenv("AUTH_TOKEN")  # not even a token is needed to say no
-    code, out, _ = webhook("install", "--allow-insecure-http", host=host)
-    assert code == 0
-    assert "not installing a webhook: GitHub cannot reach" in out
-    assert "evalai-mirror watch" in out and "install-hooks" in out
+    code, _, err = webhook("install", "--allow-insecure-http", host=host)
+    assert code == 1  # a refusal: scripts must not take it for success
+    assert "not installing a webhook: GitHub cannot reach" in err
+    assert "evalai-mirror watch" in err and "install-hooks" in err
     assert gh.log == []
 
 
 def test_payload_url_override_is_checked_too(
     webhook: Callable[..., tuple[int, str, str]], gh: GitHubStub
 ) -> None:
-    code, out, _ = webhook("install", "--payload-url", "http://192.168.0.2/hook")
-    assert code == 0 and "cannot reach" in out and gh.log == []
+    code, _, err = webhook("install", "--payload-url", "http://192.168.0.2/hook")
+    assert code == 1 and "cannot reach" in err and gh.log == []
     code, out, _ = webhook("install", "--payload-url", "https://receiver.example.net/gh")
     assert code == 0
     (hook,) = gh.hooks(REPO)

@@ -5,7 +5,7 @@ The hook sends ``push`` events as JSON, signed with a generated secret (HMAC-SHA
 ``--payload-url`` says otherwise.  The secret is shown once and stored nowhere.  GitHub hooks
 have no free-text field, so "our" hook is the one whose payload URL is that URL: ``remove``
 deletes only such hooks.  An EvalAI on a loopback or private address is out of GitHub's reach,
-so ``install`` then does nothing and points to ``watch`` and the git hooks instead.
+so ``install`` then does nothing, points to ``watch`` and the git hooks instead, and exits 1.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from evalai_mirror import settings, ui
-from evalai_mirror.errors import ConfigError, GitError, GitHubError, UsageError
+from evalai_mirror.errors import ConfigError, GitError, GitHubError, MirrorError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     from evalai_mirror.github import GitHubClient, Hook
@@ -45,7 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "install",
         help="create (or update) the push webhook to EvalAI",
         description="Create the GitHub webhook that sends push events to EvalAI, or update "
-        "the one that exists (same payload URL). The secret is shown once and stored nowhere.",
+        "the one that exists (same payload URL). The secret is shown once and stored nowhere. "
+        "Exit 1 when it declines: GitHub cannot reach a localhost or private EvalAI.",
     )
     _add_target_arguments(install)
     install.add_argument(
@@ -251,14 +252,12 @@ def _install(args: argparse.Namespace) -> int:
         )
     reason = unreachable_reason(target.payload_url)
     if reason:
-        ui.out(
-            f"not installing a webhook: GitHub cannot reach {target.payload_url} ({reason})."
+        # A refusal, not a success: scripts must not take it for an installed webhook.
+        raise MirrorError(
+            f"not installing a webhook: GitHub cannot reach {target.payload_url} ({reason})",
+            hint="keep this machine's EvalAI in sync with `evalai-mirror watch` and the git "
+            "hooks (`evalai-mirror install-hooks`) instead",
         )
-        ui.out(
-            "keep this machine's EvalAI in sync with `evalai-mirror watch` and the git hooks "
-            "(`evalai-mirror install-hooks`) instead"
-        )
-        return 0
     if target.payload_url.startswith("http://"):
         ui.warn(
             f"{target.payload_url} is plain http: payloads travel unencrypted (the signature "
