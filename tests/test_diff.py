@@ -3,6 +3,7 @@ sandbox over real HTTP."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -10,13 +11,14 @@ import pytest
 from conftest import RunCli
 
 
-def test_no_differences_exit_zero_even_with_exit_code(
+def test_no_differences_exit_zero(
     pushed_repo: tuple[Path, int], run_cli: RunCli, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo, _pk = pushed_repo
     assert run_cli(["diff"], cwd=repo) == 0
-    assert run_cli(["diff", "--exit-code"], cwd=repo) == 0
     assert capsys.readouterr().out == ""
+    assert run_cli(["diff", "--json"], cwd=repo) == 0
+    assert json.loads(capsys.readouterr().out) == {"fields": [], "structure_changes": []}
 
 
 def test_html_field_as_unified_diff(
@@ -27,14 +29,20 @@ def test_html_field_as_unified_diff(
     original = page.read_text()
     first = next(line for line in original.splitlines() if line.strip())
     page.write_text(original.replace(first, "<p>Rewritten here</p>", 1))
-    assert run_cli(["diff"], cwd=repo) == 0
+    assert run_cli(["diff"], cwd=repo) == 2  # differences: as status exits
     out = capsys.readouterr().out
     assert "--- evalai/description" in out
     assert "+++ local/templates/description.html" in out
     assert "+<p>Rewritten here</p>" in out
     assert f"-{first.strip()}" in out
     assert "@@" in out and "changed here" in out
-    assert run_cli(["diff", "--exit-code"], cwd=repo) == 1
+    assert run_cli(["diff", "--json"], cwd=repo) == 2
+    data = json.loads(capsys.readouterr().out)
+    (field,) = data["fields"]
+    assert field["key"] == "description" and field["state"] == "changed here"  # as status --json
+    assert field["where"] == "templates/description.html"
+    assert "<p>Rewritten here</p>" in field["here"] and first in field["on_evalai"]
+    assert "+<p>Rewritten here</p>" in field["diff"]
 
 
 def test_date_changed_on_evalai_old_to_new(
@@ -45,7 +53,7 @@ def test_date_changed_on_evalai_old_to_new(
 ) -> None:
     repo, pk = pushed_repo
     sandbox_env.edit_phase(pk, "test", end_date="2099-06-30T12:00:00Z")
-    assert run_cli(["diff", "phases.test"], cwd=repo) == 0
+    assert run_cli(["diff", "phases.test"], cwd=repo) == 2
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines == [

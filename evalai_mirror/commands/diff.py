@@ -3,8 +3,8 @@
 EvalAI's value is the old side, the working copy's the new one (what a push would send):
 HTML fields as unified diffs (``--- evalai/<field>``, ``+++ local/<file>``), other fields as
 ``field: old -> new``.  A FIELD is a key (``title``, ``phases.dev.end_date``) or a prefix ending
-at a dot (``phases.dev``).  Like ``git diff``, the exit status is 0 whatever the differences;
-with ``--exit-code`` it is 1 when there are differences.
+at a dot (``phases.dev``).  ``--json`` gives the same as data.  The exit status is status's:
+0 no differences, 2 differences, 1 failure (EvalAI could not be read, unknown field).
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ import difflib
 import json
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from evalai_mirror import settings as settings_mod
 from evalai_mirror import ui
+from evalai_mirror.commands.status import EXIT_DRIFT, EXIT_IN_SYNC
 from evalai_mirror.errors import SyncError, UsageError
-from evalai_mirror.merge import FieldResult
+from evalai_mirror.merge import MISSING, FieldResult
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,12 +32,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "as phases.dev (default: every field)",
     )
     parser.add_argument(
-        "--exit-code",
+        "--json",
         action="store_true",
-        help="exit 1 when there are differences, 0 when there are none (as git diff)",
+        help="print the differences as JSON (each field's key, state, both values, where it "
+        "lives here and, for an HTML field, the unified diff)",
     )
     settings_mod.add_connection_arguments(parser)
-    parser.epilog = "exit status: 0 (with --exit-code: 1 when something differs), 1 on error"
+    parser.epilog = "exit status (as status's): 0 no differences, 2 differences, 1 failure"
 
 
 def matches(key: str, wanted: Sequence[str]) -> bool:
@@ -85,6 +88,31 @@ def render(results: Sequence[FieldResult], locations: dict[str, str]) -> list[st
     return lines
 
 
+def as_json(
+    results: Sequence[FieldResult], locations: dict[str, str], structure: Sequence[str]
+) -> dict[str, Any]:
+    """What ``diff --json`` prints for ``results`` (already filtered to those that differ)."""
+    from evalai_mirror import challenge as model
+    from evalai_mirror.commands.status import json_value
+
+    fields = []
+    for res in results:
+        where = locations.get(res.key, res.key)
+        entry: dict[str, Any] = {
+            "key": res.key,
+            "state": res.state.value,
+            "where": where,
+            "on_evalai": json_value(res.remote),
+            "here": json_value(res.local),
+            "absent_here": res.local is MISSING,
+            "absent_on_evalai": res.remote is MISSING,
+        }
+        if model.is_text_key(res.key):
+            entry["diff"] = text_diff(res, where)
+        fields.append(entry)
+    return {"fields": fields, "structure_changes": list(structure)}
+
+
 def run(args: argparse.Namespace) -> int:
     from evalai_mirror import sync
     from evalai_mirror.commands.status import ordered
@@ -96,10 +124,13 @@ def run(args: argparse.Namespace) -> int:
     finally:
         ctx.close()
     if report.remote_missing:
-        raise SyncError(
-            f"EvalAI has no challenge for {report.repository} yet, so everything differs",
-            hint="create it with `evalai-mirror push`",
+        if getattr(args, "json", False):
+            ui.out(json.dumps({"no_challenge_yet": True, "fields": [], "structure_changes": []}))
+        ui.err(
+            f"EvalAI has no challenge for {report.repository} yet, so everything differs: "
+            "`evalai-mirror push` creates it"
         )
+        return EXIT_DRIFT
     if report.comparison is None:
         raise SyncError(
             report.remote_error or "could not read EvalAI",
@@ -121,9 +152,13 @@ def run(args: argparse.Namespace) -> int:
     differing = [
         res for res in ordered(cmp.differing(), cmp.local.phase_ids) if matches(res.key, wanted)
     ]
+    structure = [s for s in report.structure_changes if not wanted]
+    code = EXIT_DRIFT if differing or structure else EXIT_IN_SYNC
+    if getattr(args, "json", False):
+        ui.out(json.dumps(as_json(differing, locations, structure), indent=2, sort_keys=True))
+        return code
     for line in render(differing, locations):
         ui.out(line)
-    structure = [s for s in report.structure_changes if not wanted]
     if structure:
         ui.out(
             "zip-only parts changed here (no field diff; a push uploads the whole challenge): "
@@ -131,4 +166,4 @@ def run(args: argparse.Namespace) -> int:
         )
     if not differing and not structure and sys.stdout.isatty():
         ui.err("no differences between the working copy and EvalAI")
-    return 1 if getattr(args, "exit_code", False) and (differing or structure) else 0
+    return code
