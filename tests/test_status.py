@@ -48,10 +48,39 @@ def test_changed_here_committed_and_uncommitted(
     assert title["local"] == "A new title here" and title["remote"] != "A new title here"
     assert run_cli(["status"], cwd=repo) == 2
     out = capsys.readouterr().out
-    assert "changed here*" in out and "not committed yet" in out and "push" in out
+    assert "changed here*" in out and "not committed yet" in out
+    assert "changed here*: commit, then `evalai-mirror push`" in out
     git(repo, "commit", "-qam", "new title")
     code, data = status_json(run_cli, repo, capsys)
     assert code == 2 and field(data, "title")["uncommitted"] is False
+    assert run_cli(["status"], cwd=repo) == 2
+    out = capsys.readouterr().out
+    assert "changed here: `evalai-mirror push` sends what is committed" in out
+    assert "commit, then" not in out  # it is committed already: only a push is missing
+
+
+@pytest.mark.parametrize("columns", [80, 160])
+def test_values_use_the_terminal_width(
+    pushed_repo: tuple[Path, int],
+    run_cli: RunCli,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    columns: int,
+) -> None:
+    repo, _pk = pushed_repo
+    title = "A title well over seventeen characters"
+    set_title(repo, title)
+    monkeypatch.setenv("COLUMNS", str(columns))
+    assert run_cli(["status"], cwd=repo) == 2
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("title "))
+    if columns == 160:
+        assert title in row
+    else:
+        assert title not in row and "…" in row
+    # never wider than the terminal, except that a value column keeps at least 17 characters
+    widest = max(len(line) for line in out.splitlines() if "challenge-page" not in line)
+    assert widest <= max(columns, 100)
 
 
 def test_changed_on_evalai(

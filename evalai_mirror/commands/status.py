@@ -44,7 +44,9 @@ STATE_COLOUR: dict[FieldState, str] = {
     FieldState.CONFLICT: "red",
 }
 UNCOMMITTED_MARK = "*"
-VALUE_WIDTH = 17
+VALUE_WIDTH = 17  # the least a value column gets; a wider terminal gives it more
+FIELD_WIDTH = 42
+STATE_WIDTH = 18
 DATE_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
 
@@ -90,7 +92,16 @@ def plain(value: Any) -> str | None:
     return None if isinstance(value, str) else str(value)
 
 
-def show(value: Any, *, is_text: bool = False) -> str:
+def value_width(columns: int | None = None) -> int:
+    """How wide each of the two value columns may be: an equal share of what the terminal
+    (``COLUMNS``, else 80 when not a terminal) leaves after the field and state columns."""
+    import shutil
+
+    columns = columns or shutil.get_terminal_size((80, 24)).columns
+    return max(VALUE_WIDTH, (columns - FIELD_WIDTH - STATE_WIDTH - 6) // 2)
+
+
+def show(value: Any, *, is_text: bool = False, width: int = VALUE_WIDTH) -> str:
     """A value as one short line: text and HTML summarised, never printed whole."""
     simple = plain(value)
     if simple is not None:
@@ -104,7 +115,7 @@ def show(value: Any, *, is_text: bool = False) -> str:
             return shown[:-3] + "Z" if shown.endswith(":00") else shown
         if len(lines) > 1:
             return f"{len(lines)} lines/{len(value)} chars"
-        if is_text and len(value) > VALUE_WIDTH:
+        if is_text and len(value) > width:
             return f"{len(value)} chars"
         return lines[0]
     return str(value)
@@ -209,6 +220,7 @@ def _table(report: sync.StatusReport, uncommitted: set[str], changed_only: bool)
     rows: list[list[str]] = []
     states: list[FieldState | None] = []
     phase = None
+    width = value_width()
     for res in ordered(report.rows, report.comparison.local.phase_ids):
         if changed_only and res.state is FieldState.IN_SYNC:
             continue
@@ -219,17 +231,21 @@ def _table(report: sync.StatusReport, uncommitted: set[str], changed_only: bool)
             states.append(None)
         text = model.is_text_key(res.key)
         label = SHORT_STATE[res.state] + (UNCOMMITTED_MARK if res.key in uncommitted else "")
-        here = show(res.local, is_text=text)
-        there = "(same)" if res.state is FieldState.IN_SYNC else show(res.remote, is_text=text)
+        here = show(res.local, is_text=text, width=width)
+        there = (
+            "(same)"
+            if res.state is FieldState.IN_SYNC
+            else show(res.remote, is_text=text, width=width)
+        )
         rows.append([res.key if codename is None else f"  {name}", label, here, there])
         states.append(res.state)
     if not rows:
         return
     columns = [
-        table.Column("FIELD", 42),
-        table.Column("STATE", 18),
-        table.Column("HERE", VALUE_WIDTH),
-        table.Column("ON EVALAI", VALUE_WIDTH),
+        table.Column("FIELD", FIELD_WIDTH),
+        table.Column("STATE", STATE_WIDTH),
+        table.Column("HERE", width),
+        table.Column("ON EVALAI", width),
     ]
 
     def paint(row: int, col: int, text: str) -> str:
@@ -261,8 +277,13 @@ def _summary(report: sync.StatusReport, uncommitted: set[str]) -> None:
     parts = [f"{n} {SHORT_STATE[s]}" for s, n in sorted(drifted.items(), key=lambda i: i[0].value)]
     if parts:
         ui.out(f"{sum(drifted.values())} field(s) differ: " + ", ".join(parts))
-    if any(s in counts for s in (FieldState.LOCAL, FieldState.BOTH_SAME)) or report.structure_changes:
-        ui.out("  changed here: commit, then `evalai-mirror push` (or `git push` with the hooks)")
+    here = {r.key for r in report.rows if r.state in (FieldState.LOCAL, FieldState.BOTH_SAME)}
+    if here - uncommitted or report.structure_changes:
+        ui.out("  changed here: `evalai-mirror push` sends what is committed (or `git push` "
+               "with the hooks)")
+    if here & uncommitted:
+        ui.out(f"  changed here{UNCOMMITTED_MARK}: commit, then `evalai-mirror push` (or "
+               "`git push` with the hooks)")
     if uncommitted & {r.key for r in report.rows if r.state is not FieldState.IN_SYNC}:
         ui.out(f"  {UNCOMMITTED_MARK} edited in the working copy but not committed yet")
     if any(s in counts for s in (FieldState.REMOTE, FieldState.MERGED)):
