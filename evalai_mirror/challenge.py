@@ -14,10 +14,8 @@ evaluation script, annotations, the logo, other keys) is kept as digests in
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +24,12 @@ from . import source as source_mod
 from .errors import ConfigError, SyncError
 from .merge import MISSING
 from .source import FileSource
+from .values import format_date as format_date  # re-exported (sandbox)
+from .values import norm_bool as _norm_bool
+from .values import norm_date as _norm_date
+from .values import norm_int as _norm_int
+from .values import norm_text as _norm_text
+from .values import parse_date
 
 YamlPath = tuple[str | int, ...]
 
@@ -108,9 +112,6 @@ _STRUCTURE_KEYS = frozenset(
 )
 _PHASE_PREFIX = "phases."
 _MISSING_FILE = hashlib.sha256(b"\0evalai-mirror: no such file").hexdigest()
-_TRUE_WORDS = frozenset({"t", "y", "yes", "true", "on", "1"})
-_FALSE_WORDS = frozenset({"f", "n", "no", "false", "off", "0"})
-_INT_RE = re.compile(r"^\s*[-+]?\d+\s*$")
 
 
 # --------------------------------------------------------------------------- keys
@@ -143,77 +144,6 @@ def text_keys(keys: Iterable[str]) -> set[str]:
 
 
 # --------------------------------------------------------------------------- values
-
-
-def format_date(value: dt.datetime) -> str:
-    """UTC ``YYYY-MM-DDTHH:MM:SSZ`` (``.ffffffZ`` when microseconds are non-zero)."""
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
-    if value.microsecond:
-        text += f".{value.microsecond:06d}"
-    return text + "Z"
-
-
-def parse_date(text: str) -> dt.datetime | None:
-    """An ISO date (``Z``, ``+00:00``, or naive = UTC) as an aware UTC datetime, else None."""
-    text = text.strip()
-    if text[-1:] in ("Z", "z"):
-        text = text[:-1] + "+00:00"
-    try:
-        value = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc)
-
-
-def _norm_date(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return format_date(value)
-    if isinstance(value, dt.date):
-        return format_date(dt.datetime(value.year, value.month, value.day))
-    if isinstance(value, str):
-        parsed = parse_date(value)
-        return value.strip() if parsed is None else format_date(parsed)
-    return value
-
-
-def _norm_bool(value: Any) -> Any:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str):
-        word = value.strip().lower()
-        if word in _TRUE_WORDS:
-            return True
-        if word in _FALSE_WORDS:
-            return False
-    return value
-
-
-def _norm_int(value: Any) -> Any:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and _INT_RE.match(value):
-        return int(value)
-    return value
-
-
-def _norm_text(value: Any) -> Any:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)):
-        value = str(value)
-    if isinstance(value, str):
-        return value.replace("\r\n", "\n").strip()
-    return value
 
 
 def normalise(field_name: str, value: Any) -> Any:
