@@ -136,6 +136,44 @@ class EvalAIClient:
     def phase_splits(self, pk: int) -> list[dict[str, Any]]:
         return self._paginated(f"/api/challenges/{int(pk)}/challenge_phase_split")
 
+    # -- phase splits, leaderboards, dataset splits, tags and domain, prizes and sponsors ----
+
+    _CREATE = "/api/challenges/challenge/create"
+
+    def get_phase_split(self, split_pk: int) -> dict[str, Any]:
+        return self._object("GET", f"{self._CREATE}/challenge_phase_split/{int(split_pk)}/")
+
+    def patch_phase_split(self, split_pk: int, body: dict[str, Any]) -> dict[str, Any]:
+        path = f"{self._CREATE}/challenge_phase_split/{int(split_pk)}/"
+        return self._object("PATCH", path, json_body=body)
+
+    def get_leaderboard(self, leaderboard_pk: int) -> dict[str, Any]:
+        return self._object("GET", f"{self._CREATE}/leaderboard/{int(leaderboard_pk)}/")
+
+    def patch_leaderboard(self, leaderboard_pk: int, body: dict[str, Any]) -> dict[str, Any]:
+        """``body["schema"]`` is a JSON string: EvalAI's view parses it (and fails with a 500
+        on text that is not JSON)."""
+        path = f"{self._CREATE}/leaderboard/{int(leaderboard_pk)}/"
+        return self._object("PATCH", path, json_body=body)
+
+    def get_dataset_split(self, dataset_split_pk: int) -> dict[str, Any]:
+        return self._object("GET", f"{self._CREATE}/dataset_split/{int(dataset_split_pk)}/")
+
+    def patch_dataset_split(self, dataset_split_pk: int, body: dict[str, Any]) -> dict[str, Any]:
+        path = f"{self._CREATE}/dataset_split/{int(dataset_split_pk)}/"
+        return self._object("PATCH", path, json_body=body)
+
+    def patch_tags_and_domain(self, pk: int, tags: list[str], domain: str | None) -> None:
+        """Both, always: EvalAI saves neither without a valid domain (its answer is empty)."""
+        path = f"/api/challenges/challenge/{int(pk)}/update_challenge_tags_and_domain/"
+        self._request("PATCH", path, json_body={"list_tags": list(tags), "domain": domain})
+
+    def prizes(self, pk: int) -> list[dict[str, Any]]:
+        return self._paginated(f"/api/challenges/challenge/{int(pk)}/prizes/")
+
+    def sponsors(self, pk: int) -> list[dict[str, Any]]:
+        return self._paginated(f"/api/challenges/challenge/{int(pk)}/sponsors/")
+
     def validate_zip(self, zip_bytes: bytes, repository: str) -> str:
         """Have EvalAI check a challenge zip; its success message.  Careful: for an existing
         challenge EvalAI also stores the zip as that challenge's configuration."""
@@ -291,6 +329,8 @@ class EvalAIClient:
                 "EvalAI admins if it stays",
             )
         if 200 <= status < 300:
+            if not is_json and not response.content:
+                return None  # e.g. the tags and domain PATCH: 200 with an empty body
             if not is_json:
                 kind = "an HTML page" if _looks_html(response) else "something that is not JSON"
                 raise UnreachableError(
