@@ -45,6 +45,11 @@ class BranchState:
     last_pull: str | None = None
     last_push_commit: str | None = None
     pending: str | None = None
+    # The write-ahead record of a push: field key -> the value a request is about to set on
+    # EvalAI, written before the request is sent and dropped once it is acknowledged (the base
+    # then holds the value).  What is left after a failed push is a value that may or may not
+    # have reached EvalAI: if EvalAI holds it on the next run, it is our own, not an edit.
+    in_flight: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,7 +66,7 @@ class BranchState:
             value = data[spec.name]
             if spec.name == "challenge_pk":
                 ok = value is None or (isinstance(value, int) and not isinstance(value, bool))
-            elif spec.name == "base":
+            elif spec.name in ("base", "in_flight"):
                 ok = isinstance(value, dict)
             elif spec.name == "structure":
                 ok = isinstance(value, dict) and all(

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import argparse
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -219,10 +220,7 @@ class Comparison:
     remote: Remote
     result: MergeResult
     structure_changes: list[str]
-
-    @property
-    def base(self) -> dict[str, Any] | None:
-        return self.state.base if self.state is not None and self.state.base else None
+    base: dict[str, Any] | None  # the recorded base, with our own in-flight values EvalAI holds
 
     def remote_ahead(self) -> list[FieldResult]:
         return [r for r in self.result.fields.values() if r.state in REMOTE_AHEAD]
@@ -248,12 +246,33 @@ def compare(
     *,
     prefer: Prefer | None = None,
 ) -> Comparison:
-    base = state.base if state is not None and state.base else None
+    base = effective_base(state, remote.snapshot)
     keys = set(local.fields) | set(remote.snapshot)
     result = merge(
         base, local.fields, remote.snapshot, text_keys=model.text_keys(keys), prefer=prefer
     )
-    return Comparison(state, local, remote, result, structure_changes(state, local))
+    return Comparison(state, local, remote, result, structure_changes(state, local), base)
+
+
+def effective_base(state: BranchState | None, remote: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The recorded base, where every value a push recorded as in flight (sent, answer never
+    seen) that EvalAI now holds counts as agreed: it is evalai-mirror's own write, not an
+    EvalAI-side edit.  None when there is no history."""
+    if state is None:
+        return None
+    base = dict(state.base)
+    for key, value in state.in_flight.items():
+        if same(remote.get(key, MISSING), value):
+            base[key] = value
+    return base or None
+
+
+def settle_in_flight(state: BranchState, remote: Mapping[str, Any]) -> None:
+    """Drop from the write-ahead record every value EvalAI now holds (the base takes it)."""
+    for key, value in list(state.in_flight.items()):
+        if same(remote.get(key, MISSING), value):
+            state.base[key] = value
+            del state.in_flight[key]
 
 
 def read_source(source: FileSource, config_path: str) -> model.LocalChallenge:
@@ -309,6 +328,7 @@ class PushReport:
     dry_run: bool = False
     forced_over: list[str] = field(default_factory=list)  # EvalAI-side edits --force overwrote
     page_url: str = ""
+    sent: list[str] = field(default_factory=list)  # the requests EvalAI acknowledged
 
 
 def _refusal(cmp: Comparison) -> RefusedError:
@@ -415,46 +435,46 @@ def push(
             page_url=ctx.client.challenge_page_url(pk),
         )
         structural = cmp.structure_changes
+        # One entry per request that changes EvalAI: (what the report says, the fields it
+        # sets, the call).  Built whole before anything is sent, for the write-ahead record.
+        plan: list[tuple[str, dict[str, Any], Callable[[], Any]]] = []
+        known = _known(to_send)
         if structural:
             report.action = "zip"
-            known = "; ".join(structural)
             report.reason = (
-                f"PATCH cannot express a change to: {known}"
+                f"PATCH cannot express a change to: {'; '.join(structural)}"
                 if state is not None and state.structure
                 else "no record of what EvalAI last received for the zip-only parts "
                 "(first push from this clone), so the whole challenge is uploaded once"
             )
-            report.requests.append(
-                f"POST create_or_update_github_challenge ({ctx.repository}, zip)"
-            )
-            if not dry_run:
+
+            def send_zip() -> Any:
                 from evalai_mirror.zipbuild import build_challenge_zip
 
-                ctx.client.create_or_update(
+                return ctx.client.create_or_update(
                     build_challenge_zip(source), ctx.repository, ctx.branch
                 )
+
+            plan.append(
+                (f"POST create_or_update_github_challenge ({ctx.repository}, zip)", known,
+                 send_zip)
+            )
         elif report.fields:
             report.action = "patched"
             report.reason = "only fields PATCH can express changed"
-            body, phase_bodies = model.patch_payloads(_known(to_send), to_send)
-            phase_pks = remote.phase_pks
-            if body:
-                report.requests.append(f"PATCH challenge {pk}: {', '.join(sorted(body))}")
-            for codename, pbody in sorted(phase_bodies.items()):
-                report.requests.append(
-                    f"PATCH phase {codename} ({phase_pks[codename]}): {', '.join(sorted(pbody))}"
-                )
-            if not dry_run:
-                if body:
-                    ctx.client.patch_challenge(pk, body)
-                for codename, pbody in sorted(phase_bodies.items()):
-                    ctx.client.patch_phase(pk, phase_pks[codename], pbody)
+            plan.extend(_patch_plan(ctx, pk, remote, known))
+        report.requests = [line for line, _, _ in plan]
         if dry_run:
             return report
         new_state = state or BranchState()
         new_state.challenge_pk = pk
         new_state.repository = ctx.repository
+        if cmp.base is not None:
+            new_state.base = dict(cmp.base)  # with our own in-flight values EvalAI holds
+        settle_in_flight(new_state, remote.snapshot)
+        _send_plan(ctx, new_state, plan, report)
         new_state.base = _known(local.fields)
+        new_state.in_flight = {}
         new_state.structure = dict(local.structure)
         new_state.last_push = now_iso()
         if commit:
@@ -469,6 +489,90 @@ def push(
             )
             _log(ctx, "push", pk, report.fields or structural, commit, command, detail)
         return report
+
+
+def _patch_plan(
+    ctx: Context, pk: int, remote: Remote, known: dict[str, Any]
+) -> list[tuple[str, dict[str, Any], Callable[[], Any]]]:
+    """The PATCH requests that send ``known`` (field key -> value): the challenge's, then one
+    per phase, each with the fields it sets."""
+    body, phase_bodies = model.patch_payloads(known, known)
+    phase_pks = remote.phase_pks
+    plan: list[tuple[str, dict[str, Any], Callable[[], Any]]] = []
+    if body:
+        sets = {k: v for k, v in known.items() if model.split_key(k) == (None, k) and k in body}
+        plan.append((
+            f"PATCH challenge {pk}: {', '.join(sorted(body))}",
+            sets,
+            partial(ctx.client.patch_challenge, pk, body),
+        ))
+    for codename, pbody in sorted(phase_bodies.items()):
+        phase_pk = phase_pks[codename]
+        sets = {
+            k: v for k, v in known.items()
+            if model.split_key(k)[0] == codename and model.split_key(k)[1] in pbody
+        }
+        plan.append((
+            f"PATCH phase {codename} ({phase_pk}): {', '.join(sorted(pbody))}",
+            sets,
+            partial(ctx.client.patch_phase, pk, phase_pk, pbody),
+        ))
+    return plan
+
+
+def _send_plan(
+    ctx: Context,
+    state: BranchState,
+    plan: list[tuple[str, dict[str, Any], Callable[[], Any]]],
+    report: PushReport,
+) -> None:
+    """Send the requests in order, with a write-ahead record: before the first, every value
+    they set is recorded as in flight; after each acknowledged one, the base takes exactly the
+    fields it set.  A request that fails leaves its values in flight (the next run counts them
+    as ours if EvalAI holds them) and raises its error, which then says what reached EvalAI."""
+    if not plan:
+        return
+    for _, sets, _ in plan:
+        state.in_flight.update(sets)
+    ctx.store.save(ctx.branch, state)
+    for index, (line, sets, call) in enumerate(plan):
+        try:
+            call()
+        except ApiError as exc:
+            unsure = exc.status is None  # no answer: the request may have been applied
+            sent = [f for _, done, _ in plan[:index] for f in sorted(done)]
+            failed = sorted(sets)
+            later = [f for _, rest, _ in plan[index + 1:] for f in sorted(rest)]
+            exc.partial = PartialPush(sent=sent, unsure=failed if unsure else [],
+                                      pending=later if unsure else failed + later)
+            if sent or unsure:
+                exc.message = f"{exc.message}; {exc.partial.describe()}"
+            raise
+        for key, value in sets.items():
+            state.base[key] = value
+            state.in_flight.pop(key, None)
+        report.sent.append(line)
+        ctx.store.save(ctx.branch, state)
+
+
+@dataclass
+class PartialPush:
+    """How far a push that failed got: fields EvalAI acknowledged, fields whose request got
+    no answer (they may have been applied), and fields not sent."""
+
+    sent: list[str]
+    unsure: list[str]
+    pending: list[str]
+
+    def describe(self) -> str:
+        parts = []
+        if self.sent:
+            parts.append(f"reached EvalAI: {', '.join(self.sent)}")
+        if self.unsure:
+            parts.append(f"sent, answer lost (may have reached EvalAI): {', '.join(self.unsure)}")
+        if self.pending:
+            parts.append(f"not sent: {', '.join(self.pending)}")
+        return "; ".join(parts)
 
 
 def _first_push(
@@ -639,6 +743,7 @@ def pull(
         new_state.challenge_pk = pk
         new_state.repository = ctx.repository
         new_state.base = base
+        settle_in_flight(new_state, remote.snapshot)
         new_state.last_pull = now_iso()
         ctx.store.save(ctx.branch, new_state)
         if writes:
@@ -784,6 +889,7 @@ def resolve(ctx: Context, keys: Iterable[str] | None, take: Prefer) -> ResolveRe
             new_state.base = _known(cmp.result.agreed)
         for res in chosen:
             new_state.base[res.key] = res.remote
+        settle_in_flight(new_state, remote.snapshot)
         ctx.store.save(ctx.branch, new_state)
         _log(ctx, "resolve", pk, report.taken, None, "resolve", f"took {take}")
     return report

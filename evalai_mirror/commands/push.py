@@ -297,6 +297,14 @@ def _targets(args: argparse.Namespace) -> list[Target]:
     return [Target(branch, rev)]
 
 
+def _what_was_sent(error: MirrorError) -> str:
+    """"not sent to EvalAI", unless part of the push reached it (the error then lists what)."""
+    partial = getattr(error, "partial", None)
+    if partial is not None and (partial.sent or partial.unsure):
+        return "only partly sent to EvalAI"
+    return "not sent to EvalAI"
+
+
 def run(args: argparse.Namespace) -> int:
     hook: str | None = args.hook
     status = 0
@@ -308,7 +316,7 @@ def run(args: argparse.Namespace) -> int:
                 if soft.pending:
                     ui.err(f"{target.branch}: kept as pending; the next push or watch sends it")
                 raise soft.error from None
-            ui.warn(f"{target.branch}: not sent to EvalAI: {soft.error}")
+            ui.warn(f"{target.branch}: {_what_was_sent(soft.error)}: {soft.error}")
             if soft.pending:
                 ui.warn(
                     f"{target.branch}: kept as pending; the next push (or `evalai-mirror watch`) "
@@ -324,7 +332,7 @@ def run(args: argparse.Namespace) -> int:
                 ui.err("the git push was stopped (fix the above, or skip EvalAI once with "
                        "`git push --no-verify`)")
             else:
-                ui.err("the commit was made but not sent to EvalAI; fix the above and run "
-                       "`evalai-mirror push`")
+                ui.err(f"the commit was made but {_what_was_sent(exc)}; fix the above and "
+                       "run `evalai-mirror push`")
             status = 1
     return status

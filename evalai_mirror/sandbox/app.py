@@ -8,14 +8,21 @@ import json
 import math
 import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
-from evalai_mirror.sandbox.faults import Fault, FaultPlan, RequestLog, RequestRecord, Throttle
+from evalai_mirror.sandbox.faults import (
+    APPLIED_KINDS,
+    Fault,
+    FaultPlan,
+    RequestLog,
+    RequestRecord,
+    Throttle,
+)
 from evalai_mirror.sandbox.importer import PartialUpdate, read_zip
 from evalai_mirror.sandbox.render import paginated
 from evalai_mirror.sandbox.service import HOST_TEAM_PK, OTHER_TEAM_PK, Refused, Service
@@ -107,6 +114,16 @@ class _Dropped(ConnectionAbortedError):
     """Raised after the socket is shut: werkzeug treats it as a client that went away."""
 
 
+def _shut(environ: dict[str, Any]) -> None:
+    """Close the request's connection both ways, with no (more) answer."""
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
 class SandboxApp:
     def __init__(
         self,
@@ -136,19 +153,39 @@ class SandboxApp:
         fault = self.faults.take(request.method, request.path)
         if fault is not None and fault.kind == "drop":
             self._record(request, 0, len(body), 0, started)
-            sock = environ.get("werkzeug.socket")
-            if sock is not None:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            _shut(environ)
             raise _Dropped("connection dropped by a sandbox fault")
         response = self._faulted(fault) if fault is not None else None
         if response is None:
             response = self._safe_dispatch(request)
         out = response.get_data()
+        if fault is not None and fault.kind in APPLIED_KINDS:
+            return self._lose_answer(fault, request, response, environ, start_response, started)
         self._record(request, response.status_code, len(body), len(out), started)
         return response(environ, start_response)
+
+    def _lose_answer(self, fault: Fault, request: Request, response: Response,
+                     environ: dict[str, Any], start_response: Any, started: float) -> Iterable[bytes]:
+        """The request was carried out; its answer is lost as ``fault.kind`` says."""
+        bytes_in = len(request.get_data(cache=True))
+        out = response.get_data()
+        if fault.kind == "late":
+            time.sleep(fault.delay)
+            self._record(request, response.status_code, bytes_in, len(out), started)
+            return response(environ, start_response)
+        self._record(request, 0, bytes_in, 0 if fault.kind == "lost" else len(out) // 2, started)
+        if fault.kind == "lost":
+            _shut(environ)
+            raise _Dropped("answer lost by a sandbox fault")
+        headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
+        start_response(response.status, [*headers, ("Content-Length", str(len(out)))])
+
+        def half_then_close() -> Iterator[bytes]:
+            yield out[: len(out) // 2]
+            _shut(environ)
+            raise _Dropped("answer cut by a sandbox fault")
+
+        return half_then_close()
 
     def _record(self, request: Request, status: int, bytes_in: int, bytes_out: int, start: float) -> None:
         record = RequestRecord(
@@ -166,6 +203,8 @@ class SandboxApp:
             self.on_request(record)
 
     def _faulted(self, fault: Fault) -> Response | None:
+        if fault.kind in APPLIED_KINDS:
+            return None  # carried out; the answer is lost afterwards
         if fault.kind == "delay":
             time.sleep(fault.delay)
             return None

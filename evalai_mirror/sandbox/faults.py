@@ -9,7 +9,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-FAULT_KINDS = ("500", "html", "drop", "delay")
+FAULT_KINDS = ("500", "html", "drop", "delay", "lost", "cut", "late")
+# The kinds that let the request do its work first, then lose the answer: what a client sees
+# when EvalAI applied a PATCH but the answer never arrived.
+APPLIED_KINDS = frozenset({"lost", "cut", "late"})
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,10 @@ class Fault:
     """The next ``count`` requests matching ``method`` (None: any) and ``path_regex``
     (``re.search`` on the path) answer as ``kind`` says: "500" (a JSON 500), "html" (an HTML
     error page, ``status`` 500 unless given), "drop" (the connection is closed with no answer)
-    or "delay" (answered normally after ``delay`` seconds)."""
+    or "delay" (answered normally after ``delay`` seconds).  Three kinds carry the request out
+    first and then lose its answer: "lost" (the connection is closed with no answer), "cut"
+    (half the body is sent, then the connection is closed) and "late" (the answer is held
+    ``delay`` seconds, past a client's read timeout)."""
 
     method: str | None
     path_regex: str
