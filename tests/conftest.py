@@ -160,6 +160,15 @@ def status_json(
 
 
 # -- the EvalAI sandbox (evalai_mirror.sandbox) ------------------------------------------------
+def shape(value: Any) -> Any:
+    """Keys and JSON types, recursively (a list by its first item)."""
+    if isinstance(value, dict):
+        return {key: shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [shape(value[0])] if value else []
+    return type(value).__name__
+
+
 def build_challenge_zip(root: Path, *, drop: tuple[str, ...] = (), config: str | None = None) -> bytes:
     """The EvalAI-Starters zip of the challenge at ``root``, built with zipfile: the config and
     the files it names at the root, ``evaluation_script.zip`` inside; ``drop`` leaves paths out

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import API_SAMPLES, FIXTURE, build_challenge_zip
+from conftest import API_SAMPLES, FIXTURE, build_challenge_zip, shape
 from contract.test_recorded import recorded_names
 
 ZIP_VALIDATE = "/api/challenges/challenge/challenge_host_team/{team}/validate_challenge_config/"
@@ -21,15 +21,6 @@ PHASES = "/api/challenges/challenge/{pk}/challenge_phase"
 SPLITS = "/api/challenges/{pk}/challenge_phase_split"
 REPO = "host-org/random-challenge"
 CONFIG = (FIXTURE / "challenge_config.yaml").read_text()
-
-
-def shape(value: Any) -> Any:
-    """Keys and JSON types, recursively (a list by its first item)."""
-    if isinstance(value, dict):
-        return {key: shape(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [shape(value[0])] if value else []
-    return type(value).__name__
 
 
 def sample(name: str) -> tuple[int, Any, dict[str, str]]:
