@@ -297,12 +297,6 @@ def _datetime_errors(value: Any) -> list[_Err]:
     return [(WRONG_DATETIME_FORMAT, "invalid")]
 
 
-def _python_version(text: str) -> str | None:
-    if text in ("3.7", "3.8", "3.9"):
-        return None
-    return "Unsupported worker_python_version. Use one of: 3.7, 3.8, 3.9"
-
-
 _IMAGE_RE = r"^(ami-[0-9a-f]+|\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/evalai-\S+)$"
 
 
@@ -352,7 +346,8 @@ CHALLENGE_FIELDS: dict[str, _Field] = {
     "ephemeral_storage": _pos(),
     "sqs_retention_period": _pos(),
     "challenge_usage_type": _Field("choice", choices=("paid", "internal"), blank=False),
-    "worker_python_version": _Field("char", null=True, check=_python_version),
+    # a model field with choices: DRF's ChoiceField answers before the serializer's own check
+    "worker_python_version": _Field("choice", choices=("3.7", "3.8", "3.9")),
     "worker_image_url": _Field("char", null=True, check=_image_url),
     "cli_version": _Field("char", null=True, max_length=20),
     "vpc_cidr": _Field("char", null=True, max_length=200),
@@ -407,6 +402,29 @@ PHASE_SPLIT_FIELDS: dict[str, _Field] = {
 }
 
 LEADERBOARD_FIELDS: dict[str, _Field] = {"schema": _Field("json")}
+
+# ZipChallengeSerializer's order puts ``image`` after ``anonymous_leaderboard``.
+_AFTER = list(CHALLENGE_FIELDS).index("anonymous_leaderboard") + 1
+_SERIALIZER_ORDER = (*list(CHALLENGE_FIELDS)[:_AFTER], "image", *list(CHALLENGE_FIELDS)[_AFTER:])
+_IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")  # case-sensitive, as EvalAI's endswith()
+_NOT_A_FILE = "The submitted data was not a file. Check the encoding type on the form."
+_INVALID_IMAGE = (
+    "Upload a valid image. The file you uploaded was either not an image or a corrupted image."
+)
+
+
+def _decodes_as_image(data: bytes) -> bool:
+    """Django's ImageField check: Pillow opens the file and ``verify()``s it."""
+    import io
+
+    from PIL import Image  # imported only when a config names a logo
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+    except Exception:  # Django catches everything here, as invalid_image
+        return False
+    return True
 
 
 def serializer_errors(fields: dict[str, _Field], data: dict[Any, Any]) -> dict[str, Any]:
@@ -614,6 +632,10 @@ class _Checker:
 
     def challenge_serializer(self) -> None:
         errors = serializer_errors(CHALLENGE_FIELDS, self.data)
+        image = self.image_errors()
+        if image:
+            merged = {**errors, "image": image}
+            errors = {key: merged[key] for key in _SERIALIZER_ORDER if key in merged}
         if errors:
             first = next(iter(errors))
             self.add(
@@ -621,6 +643,24 @@ class _Checker:
                 f"{errors_repr(errors)}.",
                 (first,),
             )
+
+    def image_errors(self) -> list[_Err]:
+        """The serializer's ImageField.  EvalAI hands it the file only for a ``.jpg``,
+        ``.jpeg`` or ``.png`` path inside the zip that exists, and the YAML's text otherwise;
+        Django then decodes the file with Pillow."""
+        image = self.data.get("image")
+        if image is None:  # left out, or null: no logo
+            return []
+        ok = isinstance(image, str) and image.endswith(_IMAGE_EXTENSIONS)
+        path = self.resolve(image) if ok else None  # "" and false are "not a file" too
+        data = None if path is None else self.source.read(path)
+        if data is None:
+            return [(_NOT_A_FILE, "invalid")]
+        if not data:
+            return [("The submitted file is empty.", "empty")]
+        if not _decodes_as_image(data):
+            return [(_INVALID_IMAGE, "invalid_image")]
+        return []
 
     # -- leaderboards -------------------------------------------------------------------------
     def leaderboards(self) -> None:

@@ -261,7 +261,7 @@ CASES: list[tuple[str, list[Edit], list[tuple[Any, int | None]]]] = [
             (
                 SER
                 + "{'worker_python_version': ["
-                + ed("Unsupported worker_python_version. Use one of: 3.7, 3.8, 3.9", "invalid")
+                + ed('"3.12" is not a valid choice.', "invalid_choice")
                 + "]}.",
                 9,
             )
