@@ -90,6 +90,7 @@ def build_challenge_zip(source: FileSource) -> bytes:
     # Without an evaluation_script/ folder, a committed evaluation_script.zip is used as is.
     has_folder = bool(source.list_files(EVALUATION_SCRIPT_DIR))
     committed = None if has_folder else source.read(EVALUATION_SCRIPT_ZIP)
-    script = build_evaluation_script_zip(source) if committed is None else committed
-    entries.append((EVALUATION_SCRIPT_ZIP, lambda: script))
+    if has_folder or committed is not None:  # neither: EvalAI says there is no script
+        script = build_evaluation_script_zip(source) if committed is None else committed
+        entries.append((EVALUATION_SCRIPT_ZIP, lambda: script))
     return _zip(entries)
