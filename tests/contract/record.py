@@ -29,6 +29,7 @@ from typing import Any
 import requests
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # run as a script: make `contract` importable
 DATA = HERE.parent / "data"
 FIXTURE = DATA / "challenge"
 
@@ -258,11 +259,36 @@ def record(rec: Recorder, root: Path = FIXTURE) -> None:
     rec.send("missing_phase", "GET", f"/api/challenges/challenge/{pk}/challenge_phase/99999999")
 
 
+def record_corpus(rec: Recorder) -> None:
+    """Send each corpus case to the validate endpoint; write what it answered to server.json."""
+    from contract.corpus import SERVER, cases, tree
+    from evalai_mirror.zipbuild import build_challenge_zip
+
+    answers: dict[str, dict[str, Any]] = {}
+    path = f"/api/challenges/challenge/challenge_host_team/{rec.team}/validate_challenge_config/"
+    for case in cases():
+        data = build_challenge_zip(tree(case))
+        response = rec.session.post(
+            rec.url + path,
+            headers={"Authorization": f"Bearer {rec.token}"},
+            files={"zip_configuration": ("challenge_config.zip", data, "application/zip")},
+            data={"GITHUB_REPOSITORY": f"contract-corpus/{uuid.uuid4().hex[:12]}"},
+            timeout=120,
+        )
+        answer: dict[str, Any] = {"status": response.status_code}
+        if response.status_code == 400:
+            answer["error"] = response.json().get("error")
+        answers[case["id"]] = answer
+        print(case["id"], answer)
+    SERVER.write_text(json.dumps(answers, indent=1, ensure_ascii=False) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DATA / "api", help="folder for the recordings")
     parser.add_argument("--only", nargs="*", default=[], help="record only these names")
     parser.add_argument("--fixture", type=Path, default=FIXTURE, help="the challenge to upload")
+    parser.add_argument("--corpus", action="store_true", help="record tests/data/corpus/server.json instead")
     args = parser.parse_args(argv)
     env = {k: os.environ.get(f"EVALAI_CONTRACT_{k}", "") for k in ("HOST_URL", "AUTH_TOKEN", "TEAM_PK")}
     missing = [f"EVALAI_CONTRACT_{k}" for k, v in env.items() if not v]
@@ -271,6 +297,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     rec = Recorder(env["HOST_URL"].rstrip("/"), env["AUTH_TOKEN"], int(env["TEAM_PK"]), args.out, set(args.only))
+    if args.corpus:
+        record_corpus(rec)
+        return 0
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     record(rec, args.fixture)
     index = args.out / "RECORDED.txt"
