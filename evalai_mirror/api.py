@@ -10,30 +10,24 @@ do next, and never carries the token.
 
 from __future__ import annotations
 
-import re
+import functools
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from evalai_mirror import ui
-from evalai_mirror.errors import (
-    ApiError,
-    AuthError,
-    BadRequestError,
-    ForbiddenError,
-    NotFoundError,
-    ThrottledError,
-    UnreachableError,
-)
+from evalai_mirror.apierrors import error_for, looks_html, unreachable
+from evalai_mirror.errors import ApiError, BadRequestError, UnreachableError
 from evalai_mirror.settings import Connection
 
 if TYPE_CHECKING:
     import requests
 
+T = TypeVar("T")
 CONNECT_TIMEOUT = 5.0
 MAX_PAGES = 1000
-_AVAILABLE_IN = re.compile(r"available in (\d+(?:\.\d+)?) seconds?")
 
 
 @dataclass
@@ -134,44 +128,68 @@ class EvalAIClient:
         return self._object("PATCH", path, json_body=fields)
 
     def phase_splits(self, pk: int) -> list[dict[str, Any]]:
+        """The challenge's phase splits as its host sees them (every visibility): pk, phase and
+        dataset split pks and names, visibility, the ``show_*`` flags, the leaderboard's schema.
+        Not here (EvalAI's list leaves them out): the leaderboard pk, the decimal precision and
+        the order, which :meth:`get_phase_split` has."""
         return self._paginated(f"/api/challenges/{int(pk)}/challenge_phase_split")
 
-    # -- phase splits, leaderboards, dataset splits, tags and domain, prizes and sponsors ----
-
-    _CREATE = "/api/challenges/challenge/create"
+    # -- phase splits, leaderboards, dataset splits: EvalAI's "create" views ---------------
+    @staticmethod
+    def _create_path(kind: str, pk: int) -> str:
+        return f"/api/challenges/challenge/create/{kind}/{int(pk)}/"
 
     def get_phase_split(self, split_pk: int) -> dict[str, Any]:
-        return self._object("GET", f"{self._CREATE}/challenge_phase_split/{int(split_pk)}/")
+        """One split with its leaderboard pk, ``leaderboard_decimal_precision`` and
+        ``is_leaderboard_order_descending``."""
+        return self._object("GET", self._create_path("challenge_phase_split", split_pk))
 
-    def patch_phase_split(self, split_pk: int, body: dict[str, Any]) -> dict[str, Any]:
-        path = f"{self._CREATE}/challenge_phase_split/{int(split_pk)}/"
-        return self._object("PATCH", path, json_body=body)
+    def phase_split_details(self, split_pks: list[int]) -> dict[int, dict[str, Any]]:
+        """:meth:`get_phase_split` of each split, the GETs sent at once; {split pk: split}."""
+        pks = list(dict.fromkeys(int(pk) for pk in split_pks))
+        found = at_once([functools.partial(self.get_phase_split, pk) for pk in pks])
+        return dict(zip(pks, found, strict=True))
+
+    def patch_phase_split(self, split_pk: int, fields: dict[str, Any]) -> dict[str, Any]:
+        path = self._create_path("challenge_phase_split", split_pk)
+        return self._object("PATCH", path, json_body=fields)
 
     def get_leaderboard(self, leaderboard_pk: int) -> dict[str, Any]:
-        return self._object("GET", f"{self._CREATE}/leaderboard/{int(leaderboard_pk)}/")
+        return self._object("GET", self._create_path("leaderboard", leaderboard_pk))
 
-    def patch_leaderboard(self, leaderboard_pk: int, body: dict[str, Any]) -> dict[str, Any]:
-        """``body["schema"]`` is a JSON string: EvalAI's view parses it (and fails with a 500
-        on text that is not JSON)."""
-        path = f"{self._CREATE}/leaderboard/{int(leaderboard_pk)}/"
-        return self._object("PATCH", path, json_body=body)
+    def patch_leaderboard(self, leaderboard_pk: int, fields: dict[str, Any]) -> dict[str, Any]:
+        """``schema`` goes as JSON text (EvalAI's view ``json.loads`` it, and crashes on
+        anything else): a mapping is encoded here, text that is not JSON is refused unsent."""
+        body = dict(fields)
+        if "schema" in body:
+            body["schema"] = _schema_text(body["schema"], leaderboard_pk)
+        return self._object("PATCH", self._create_path("leaderboard", leaderboard_pk), json_body=body)
 
     def get_dataset_split(self, dataset_split_pk: int) -> dict[str, Any]:
-        return self._object("GET", f"{self._CREATE}/dataset_split/{int(dataset_split_pk)}/")
+        return self._object("GET", self._create_path("dataset_split", dataset_split_pk))
 
-    def patch_dataset_split(self, dataset_split_pk: int, body: dict[str, Any]) -> dict[str, Any]:
-        path = f"{self._CREATE}/dataset_split/{int(dataset_split_pk)}/"
-        return self._object("PATCH", path, json_body=body)
+    def patch_dataset_split(self, dataset_split_pk: int, fields: dict[str, Any]) -> dict[str, Any]:
+        path = self._create_path("dataset_split", dataset_split_pk)
+        return self._object("PATCH", path, json_body=fields)
 
+    # -- tags, domain, prizes, sponsors ----------------------------------------------------
     def patch_tags_and_domain(self, pk: int, tags: list[str], domain: str | None) -> None:
-        """Both, always: EvalAI saves neither without a valid domain (its answer is empty)."""
+        """Set the tags and the domain (EvalAI answers an empty 200).  EvalAI saves neither
+        without a valid domain, so this request cannot clear a domain: only the zip can."""
         path = f"/api/challenges/challenge/{int(pk)}/update_challenge_tags_and_domain/"
+        if domain is None:
+            raise BadRequestError(
+                f"EvalAI's tags and domain request (PATCH {path}) cannot clear the domain",
+                hint="push the change with the challenge zip (it sets the domain the config has)",
+            )
         self._request("PATCH", path, json_body={"list_tags": list(tags), "domain": domain})
 
     def prizes(self, pk: int) -> list[dict[str, Any]]:
+        """The challenge's prizes: ``amount`` (text), ``rank``, ``description``."""
         return self._paginated(f"/api/challenges/challenge/{int(pk)}/prizes/")
 
     def sponsors(self, pk: int) -> list[dict[str, Any]]:
+        """The challenge's sponsors: ``name``, ``website``."""
         return self._paginated(f"/api/challenges/challenge/{int(pk)}/sponsors/")
 
     def validate_zip(self, zip_bytes: bytes, repository: str) -> str:
@@ -295,23 +313,7 @@ class EvalAIClient:
         return response.status_code, self._parse(method, path, response)
 
     def _unreachable(self, method: str, path: str, exc: Exception) -> UnreachableError:
-        import requests
-
-        if isinstance(exc, requests.exceptions.Timeout):
-            what = f"timed out after {self.timeout[1]:g} s"
-            if isinstance(exc, requests.exceptions.ConnectTimeout):
-                what = f"did not accept a connection within {self.timeout[0]:g} s"
-        else:
-            what = "could not be reached (" + _reason(exc) + ")"
-        unsure = (
-            "; the change may or may not have been applied: run `evalai-mirror status`"
-            if method != "GET"
-            else ""
-        )
-        return UnreachableError(
-            f"EvalAI at {self.host_url} {what} on {method} {path}{unsure}",
-            hint="check the host URL and your network, then try again",
-        )
+        return unreachable(method, path, exc, host_url=self.host_url, timeout=self.timeout)
 
     def _parse(self, method: str, path: str, response: requests.Response) -> Any:
         status = response.status_code
@@ -329,10 +331,10 @@ class EvalAIClient:
                 "EvalAI admins if it stays",
             )
         if 200 <= status < 300:
-            if not is_json and not response.content:
-                return None  # e.g. the tags and domain PATCH: 200 with an empty body
+            if not response.content:
+                return None  # an empty answer (tags and domain); callers needing JSON check
             if not is_json:
-                kind = "an HTML page" if _looks_html(response) else "something that is not JSON"
+                kind = "an HTML page" if looks_html(response) else "something that is not JSON"
                 raise UnreachableError(
                     f"EvalAI at {self.host_url} answered {method} {path} with {kind}",
                     status=status,
@@ -343,138 +345,50 @@ class EvalAIClient:
         raise self._error(method, path, response, body if is_json else None)
 
     def _error(self, method: str, path: str, response: requests.Response, body: Any) -> ApiError:
-        status = response.status_code
-        detail = _detail(body)
-        where = f"{method} {path}"
-        if status == 401:
-            if isinstance(body, dict) and "do not belong" in str(body.get("error", "")):
-                return AuthError(
-                    f"you are not a member of EvalAI host team {self.team_pk}",
-                    status=status,
-                    body=body,
-                    hint="check EVALAI_TEAM_PK (your teams are on EvalAI's Host Teams page) "
-                    "or ask the team to add you",
-                )
-            if "credentials were not provided" in detail:
-                reason = "no token reached EvalAI"
-            else:
-                reason = "EvalAI rejected the token: it is invalid or expired"
-            return AuthError(
-                reason,
-                status=status,
-                body=body,
-                hint=f"get a new token from your EvalAI profile page "
-                f"({self.host_url}/web/profile/auth-token) and set EVALAI_AUTH_TOKEN",
-            )
-        if status == 403:
-            return ForbiddenError(
-                f"EvalAI refused {where}: {detail or 'forbidden'}",
-                status=status,
-                body=body,
-                hint="a frozen challenge keeps its dates: change them on EvalAI's admin side, "
-                "or undo the change here",
-            )
-        if status in (404, 406):
-            if "ChallengeHostTeam" in detail:
-                return NotFoundError(
-                    f"EvalAI has no host team {self.team_pk} ({detail})",
-                    status=status,
-                    body=body,
-                    hint="check EVALAI_TEAM_PK (or --team-pk, or team_pk in "
-                    "github/host_config.json)",
-                )
-            return NotFoundError(
-                f"EvalAI has no such object for {where}" + (f" ({detail})" if detail else ""),
-                status=status,
-                body=body,
-                hint=f"check the challenge pk and that it belongs to host team {self.team_pk}",
-            )
-        if status == 400:
-            return BadRequestError(
-                f"EvalAI rejected {where}: {_bad_request(body) or detail or 'bad request'}",
-                status=status,
-                body=body,
-                hint="fix the values named and try again",
-            )
-        if status == 429:
-            retry_after = _retry_after(response.headers.get("Retry-After"), detail)
-            when = f"in {retry_after:g} s" if retry_after is not None else "in a minute"
-            return ThrottledError(
-                f"EvalAI is throttling requests ({detail or 'too many requests'})",
-                retry_after=retry_after,
-                status=status,
-                body=body,
-                hint=f"try again {when}",
-            )
-        return ApiError(
-            f"EvalAI answered {status} to {where}" + (f": {detail}" if detail else ""),
-            status=status,
-            body=body,
-            hint="check the host URL and try again",
-        )
+        return error_for(method, path, response, body, host_url=self.host_url, team_pk=self.team_pk)
 
+def at_once(calls: Sequence[Callable[[], T]]) -> list[T]:
+    """Each call's result, in order, the calls made at once (one round trip for several
+    GETs).  Each runs in a daemon thread, so Ctrl-C in the caller is not held up; the first
+    error (in call order) is raised once all have ended."""
+    if len(calls) <= 1:
+        return [call() for call in calls]
+    results: list[Any] = [None] * len(calls)
+    errors: list[BaseException | None] = [None] * len(calls)
 
-def _reason(exc: Exception) -> str:
-    text = str(exc)
-    for marker in (
-        "Connection refused",
-        "Name or service not known",
-        "Remote end closed",
-        "Connection reset",
-        "Connection aborted",
-        "nodename nor servname",
-        "Temporary failure in name resolution",
-        "certificate verify failed",
-    ):
-        if marker.lower() in text.lower():
-            return marker.lower()
-    return type(exc).__name__
-
-
-def _looks_html(response: requests.Response) -> bool:
-    ctype = response.headers.get("Content-Type", "")
-    return "html" in ctype or response.text.lstrip()[:15].lower().startswith(("<!doctype", "<html"))
-
-
-def _detail(body: Any) -> str:
-    if isinstance(body, dict):
-        for key in ("detail", "error", "errors"):
-            value = body.get(key)
-            if isinstance(value, str) and value.strip():
-                return _one_line(value)
-    return ""
-
-
-def _one_line(text: str) -> str:
-    return "; ".join(line.strip() for line in text.splitlines() if line.strip())
-
-
-def _bad_request(body: Any) -> str:
-    """DRF field errors as "field: message; ...", config errors as the server's lines."""
-    if isinstance(body, dict):
-        if isinstance(body.get("error"), str):
-            return _one_line(body["error"])
-        parts = []
-        for key, value in body.items():
-            messages = value if isinstance(value, list) else [value]
-            text = " ".join(_one_line(str(m)) for m in messages if not isinstance(m, (dict, list)))
-            if isinstance(value, dict):
-                text = _bad_request(value)
-            if key in ("non_field_errors", "detail"):
-                parts.append(text)
-            else:
-                parts.append(f"{key}: {text}")
-        return "; ".join(p for p in parts if p)
-    if isinstance(body, list):
-        return "; ".join(_one_line(str(m)) for m in body)
-    return ""
-
-
-def _retry_after(header: str | None, detail: str) -> float | None:
-    if header:
+    def run(index: int) -> None:
         try:
-            return max(0.0, float(header.strip()))
-        except ValueError:
-            pass  # an HTTP date: fall back to the body's number
-    match = _AVAILABLE_IN.search(detail)
-    return float(match.group(1)) if match else None
+            results[index] = calls[index]()
+        except BaseException as exc:  # handed to the caller's thread below
+            errors[index] = exc
+
+    workers = [
+        threading.Thread(target=run, args=(i,), name=f"evalai-get-{i}", daemon=True)
+        for i in range(1, len(calls))
+    ]
+    for worker in workers:
+        worker.start()
+    run(0)
+    for worker in workers:
+        worker.join()
+    for error in errors:
+        if error is not None:
+            raise error
+    return results
+
+
+def _schema_text(schema: Any, leaderboard_pk: int) -> str:
+    """The leaderboard schema as the JSON text EvalAI's view decodes."""
+    import json
+
+    if not isinstance(schema, str):
+        return json.dumps(schema, ensure_ascii=False)
+    try:
+        json.loads(schema)
+    except ValueError as exc:
+        raise BadRequestError(
+            f"the schema for leaderboard {leaderboard_pk} is not JSON ({exc}); EvalAI would "
+            "fail on it with an error page",
+            hint='write it as JSON, e.g. {"labels": ["Total"], "default_order_by": "Total"}',
+        ) from None
+    return schema

@@ -36,10 +36,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         '`eval "$(evalai-mirror sandbox --env &)"` sets up this shell',
     )
     actions = parser.add_subparsers(dest="sandbox_action", metavar="ACTION")
-    edit = actions.add_parser("edit", help="change challenge or phase fields on a running sandbox")
+    edit = actions.add_parser(
+        "edit",
+        help="change fields of a challenge, phase, phase split, dataset split or leaderboard on a "
+        "running sandbox, as EvalAI's web UI would",
+    )
     edit.add_argument("--url", help="the sandbox's address (default: $EVALAI_HOST_URL)")
     edit.add_argument("--challenge", type=int, metavar="PK", help="challenge pk (default: the only one)")
     edit.add_argument("--phase", metavar="CODENAME", help="edit this phase instead of the challenge")
+    edit.add_argument(
+        "--split", metavar="CODENAME",
+        help="edit this dataset split (name, codename); with --phase, that phase's split "
+        "(visibility, leaderboard_decimal_precision, show_execution_time...)",
+    )
+    edit.add_argument(
+        "--leaderboard", type=int, metavar="ID", help="edit the leaderboard with this config id (schema)"
+    )  # fmt: skip
     edit.add_argument(
         "assignments", nargs="+", metavar="FIELD=VALUE",
         help="VALUE is read as JSON when it parses (true, 5, null), else as text; @FILE reads a file",
@@ -72,10 +84,21 @@ def _edit(args: argparse.Namespace) -> int:
 
     url = args.url or os.environ.get("EVALAI_HOST_URL") or f"http://127.0.0.1:{DEFAULT_PORT}"
     fields = parse_assignments(args.assignments)
-    result = client.edit(url, fields, challenge=args.challenge, phase=args.phase)
-    what = f"phase {args.phase}" if args.phase else f"challenge {result.get('id')}"
+    result = client.edit(
+        url, fields, challenge=args.challenge, phase=args.phase, split=args.split,
+        leaderboard=args.leaderboard,
+    )  # fmt: skip
+    if args.leaderboard is not None:
+        what = f"leaderboard {args.leaderboard}"
+    elif args.split and args.phase:
+        what = f"split {args.phase}/{args.split}"
+    elif args.split:
+        what = f"dataset split {args.split}"
+    else:
+        what = f"phase {args.phase}" if args.phase else f"challenge {result.get('id')}"
     for name in fields:
-        shown = json.dumps(result.get(name), ensure_ascii=False) if name in result else "(ignored)"
+        key = "list_tags" if name == "tags" else name  # EvalAI's JSON key for the tags
+        shown = json.dumps(result.get(key), ensure_ascii=False) if key in result else "(ignored)"
         ui.out(f"{what}: {name} = {shown}")
     return 0
 

@@ -24,7 +24,7 @@ from evalai_mirror.sandbox.faults import (
     Throttle,
 )
 from evalai_mirror.sandbox.importer import PartialUpdate, read_zip
-from evalai_mirror.sandbox.render import paginated
+from evalai_mirror.sandbox.render import DOMAINS, paginated
 from evalai_mirror.sandbox.service import HOST_TEAM_PK, OTHER_TEAM_PK, Refused, Service
 from evalai_mirror.validate import check_update, server_error_text, validate_zip_bytes
 
@@ -54,7 +54,7 @@ _ZIP_ALLOW = "OPTIONS, POST"
 
 _CRASH_PAGE = (
     "{exc} at {path}\n{message}\n\n"
-    "Request Method: POST\nRequest URL: {url}\n\n"
+    "Request Method: {method}\nRequest URL: {url}\n\n"
     "(EvalAI sandbox: the real server answers this request with Django's 500 error page.)\n"
 )
 _HTML_500 = "<!doctype html>\n<html lang=\"en\">\n<head>\n  <title>Server Error (500)</title>\n</head>\n<body>\n  <h1>Server Error (500)</h1><p></p>\n</body>\n</html>\n"
@@ -78,8 +78,33 @@ def _rules() -> list[Rule]:
          endpoint="phase_detail", methods=["GET", "PATCH", "PUT"]),
     Rule("/api/challenges/<int:pk>/challenge_phase_split",
          endpoint="phase_splits", methods=["GET"]),
+    Rule("/api/challenges/challenge/create/challenge_phase_split/<int:split>/",
+         endpoint="phase_split_detail", methods=["GET", "PATCH"]),
+    Rule("/api/challenges/challenge/create/leaderboard/<int:board>/",
+         endpoint="leaderboard_detail", methods=["GET", "PATCH"]),
+    Rule("/api/challenges/challenge/create/dataset_split/<int:split>/",
+         endpoint="dataset_split_detail", methods=["GET", "PATCH"]),
+    Rule("/api/challenges/challenge/<int:pk>/update_challenge_tags_and_domain/",
+         endpoint="tags_and_domain", methods=["PATCH"]),
+    Rule("/api/challenges/challenge/get_domain_choices/", endpoint="domain_choices", methods=["GET"]),
+    Rule("/api/challenges/challenge/<int:pk>/prizes/", endpoint="prizes", methods=["GET"]),
+    Rule("/api/challenges/challenge/<int:pk>/sponsors/", endpoint="sponsors", methods=["GET"]),
+    Rule("/api/challenges/challenge/<int:split>/get_leaderboard_data/",
+         endpoint="leaderboard_data", methods=["GET"]),
     Rule("/media/logos/<name>", endpoint="media", methods=["GET"]),
     ]  # fmt: skip
+
+# The Allow header of endpoints whose views are @api_view functions (DRF lists their methods).
+_ALLOW = {
+    "validate_zip": _ZIP_ALLOW, "create_or_update": _ZIP_ALLOW,
+    "phase_split_detail": "OPTIONS, PATCH, GET", "leaderboard_detail": "OPTIONS, PATCH, GET",
+    "dataset_split_detail": "OPTIONS, PATCH, GET", "tags_and_domain": "OPTIONS, PATCH",
+    "domain_choices": "OPTIONS, GET", "prizes": "OPTIONS, GET", "sponsors": "OPTIONS, GET",
+    "leaderboard_data": "OPTIONS, GET", "phase_splits": "OPTIONS, GET",
+}  # fmt: skip
+# Endpoints a request without a token may GET (a token that is sent is still checked).
+_ANONYMOUS_GET = {"phase_splits", "phase_split_detail", "prizes", "sponsors"}
+_NOT_STAFF = {"error": "Sorry, you are not authorized to access this resource!"}
 
 _CONTROL = Map(
     [
@@ -233,15 +258,14 @@ class SandboxApp:
             allowed = ", ".join(sorted({*(exc.valid_methods or []), "OPTIONS"}))
         except NotFound:
             return Response(_HTML_404, status=404, content_type="text/html")
-        allow = allowed or (_ZIP_ALLOW if endpoint in ("validate_zip", "create_or_update") else None)
+        allow = allowed or _ALLOW.get(endpoint)
         if endpoint == "media":
             return self.media(request, **args)
-        if endpoint == "phase_splits" and not request.headers.get("Authorization"):
-            # no authentication needed: an anonymous user sees the public splits only
-            return self.phase_splits(request, anonymous=True, **args)
-        denied = self._authenticate(request, allow or _DETAIL_ALLOW)
-        if denied is not None:
-            return denied
+        anonymous = not request.headers.get("Authorization")
+        if not (anonymous and endpoint in _ANONYMOUS_GET and request.method == "GET"):
+            denied = self._authenticate(request, allow or _DETAIL_ALLOW)
+            if denied is not None:
+                return denied
         wait = self.throttle.check(self.service.token)
         if wait is not None:
             return json_response(
@@ -331,9 +355,56 @@ class SandboxApp:
             body = self.service.patch_phase(pk, phase, self._data(request))
         return json_response(body, headers={"Allow": _DETAIL_ALLOW})
 
-    def phase_splits(self, request: Request, pk: int, anonymous: bool = False) -> Response:
-        body = self.service.phase_splits(pk, anonymous=anonymous)
-        return json_response(body, headers={"Allow": "OPTIONS, GET"})
+    def phase_splits(self, request: Request, pk: int) -> Response:
+        anonymous = not request.headers.get("Authorization")  # the public splits only
+        return json_response(self.service.phase_splits(pk, anonymous=anonymous))
+
+    def phase_split_detail(self, request: Request, split: int) -> Response:
+        structure = self.service.structure
+        if request.method == "GET":
+            return json_response(structure.get_phase_split(split))
+        return json_response(structure.patch_phase_split(split, self._data(request)))
+
+    def leaderboard_detail(self, request: Request, board: int) -> Response:
+        structure = self.service.structure
+        if request.method == "GET":
+            return json_response(structure.get_leaderboard(board))
+        structure.get_leaderboard(board)  # 404 before the body is read, as the view does
+        data = self._data(request)
+        if "schema" in data:  # the view json.loads it: anything but JSON text crashes it
+            schema = data["schema"]
+            if not isinstance(schema, (str, bytes)):
+                kind = type(schema).__name__
+                return self._crash(request, "TypeError", f"the JSON object must be str, bytes or bytearray, not {kind}")
+            try:
+                data["schema"] = json.loads(schema)
+            except ValueError as exc:
+                return self._crash(request, "JSONDecodeError", str(exc))
+        return json_response(structure.patch_leaderboard(board, data))
+
+    def dataset_split_detail(self, request: Request, split: int) -> Response:
+        structure = self.service.structure
+        if request.method == "GET":
+            return json_response(structure.get_dataset_split(split))
+        return json_response(structure.patch_dataset_split(split, self._data(request)))
+
+    def tags_and_domain(self, request: Request, pk: int) -> Response:
+        self.service.structure.update_tags_and_domain(pk, self._data(request))
+        response = Response(b"", status=200)  # EvalAI answers an empty body, no Content-Type
+        del response.headers["Content-Type"]
+        return response
+
+    def domain_choices(self, request: Request) -> Response:
+        return json_response([[code, name] for code, name in DOMAINS.items()])
+
+    def prizes(self, request: Request, pk: int) -> Response:
+        return json_response(self.service.structure.prizes(pk))
+
+    def sponsors(self, request: Request, pk: int) -> Response:
+        return json_response(self.service.structure.sponsors(pk))
+
+    def leaderboard_data(self, request: Request, split: int) -> Response:
+        return json_response(_NOT_STAFF, 401)  # for EvalAI staff only, never a host
 
     def media(self, request: Request, name: str) -> Response:
         for doc in self.service.store.all("challenge"):
@@ -351,7 +422,9 @@ class SandboxApp:
         return self._zip(request, team, create=True)
 
     def _crash(self, request: Request, exc: str, message: str) -> Response:
-        text = _CRASH_PAGE.format(exc=exc, path=request.path, message=message, url=request.url)
+        text = _CRASH_PAGE.format(
+            exc=exc, path=request.path, message=message, method=request.method, url=request.url
+        )
         return Response(text, status=500, content_type="text/plain; charset=utf-8")
 
     def _zip(self, request: Request, team_pk: int, *, create: bool) -> Response:
@@ -462,10 +535,12 @@ class SandboxApp:
             changes = data.get("fields") or {}
             if not isinstance(changes, dict):
                 raise ValueError("fields must be an object")
-            if data.get("phase"):
-                phase_pk = self.service.phase_pk(pk, str(data["phase"]))
-                return json_response(self.service.patch_phase(pk, phase_pk, changes))
-            return json_response(self.service.patch_challenge(pk, changes))
+            named = {key: None if data.get(key) is None else str(data[key]) for key in ("phase", "split")}
+            result = self.service.ui_edit(
+                pk, changes, phase=named["phase"], dataset_split=named["split"],
+                leaderboard=data.get("leaderboard"),
+            )  # fmt: skip
+            return json_response(result)
         if endpoint == "freeze":
             self.service.set_frozen(int(data["challenge"]), bool(data.get("frozen", True)))
             return json_response(self.service.get_challenge(int(data["challenge"]), self._base(request)))

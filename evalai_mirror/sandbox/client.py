@@ -33,6 +33,16 @@ def _post(url: str, route: str, payload: dict[str, Any]) -> Any:
     return body
 
 
-def edit(url: str, fields: dict[str, Any], *, challenge: int | None, phase: str | None) -> Any:
-    """Change fields of a challenge (or of its phase ``phase``) as the EvalAI UI would."""
-    return _post(url, "edit", {"challenge": challenge, "phase": phase, "fields": fields})
+def edit(
+    url: str,
+    fields: dict[str, Any],
+    *,
+    challenge: int | None,
+    phase: str | None,
+    split: str | None = None,
+    leaderboard: int | None = None,
+) -> Any:
+    """Change fields of a challenge, or of its phase ``phase``, its dataset split ``split``,
+    the split of both, or its leaderboard ``leaderboard`` (config id), as EvalAI's UI would."""
+    payload = {"challenge": challenge, "phase": phase, "split": split, "leaderboard": leaderboard}
+    return _post(url, "edit", {**payload, "fields": fields})

@@ -22,7 +22,7 @@ _INT_RE = re.compile(r"^-?\d+(\.0*)?$")
 
 @dataclass(frozen=True)
 class Field:
-    kind: str  # "char", "bool", "int", "datetime", "json", "strlist", "choice"
+    kind: str  # "char", "bool", "int", "datetime", "json", "strlist", "choice", "intchoice"
     null: bool = False
     blank: bool = True
     max_length: int | None = None
@@ -89,6 +89,10 @@ def convert(value: Any, spec: Field) -> Any:
         if str(value) not in spec.choices:
             raise FieldError(f'"{value}" is not a valid choice.')
         return str(value)
+    if spec.kind == "intchoice":  # DRF's ChoiceField over integer choices: 3 and "3" are 3
+        if isinstance(value, bool) or str(value) not in spec.choices:
+            raise FieldError(f'"{value}" is not a valid choice.')
+        return int(str(value))
     if spec.kind == "strlist":
         if not isinstance(value, list):
             raise FieldError(f'Expected a list of items but got type "{type(value).__name__}".')
@@ -104,12 +108,11 @@ def apply(doc: dict[str, Any], data: dict[str, Any], specs: dict[str, Field]) ->
     """
     errors: dict[str, list[str]] = {}
     updated = dict(doc)
-    for key, value in data.items():
-        spec = specs.get(key)
-        if spec is None:
+    for key, spec in specs.items():  # in the serializer's order, as DRF lists its errors
+        if key not in data:
             continue
         try:
-            updated[key] = convert(value, spec)
+            updated[key] = convert(data[key], spec)
         except FieldError as exc:
             errors[key] = [exc.message]
     if errors:
@@ -190,4 +193,27 @@ PHASE_FIELDS: dict[str, Field] = {
     "submission_meta_attributes": Field("json"),
     "default_submission_meta_attributes": Field("json"),
     "allowed_email_ids": Field("strlist"),
+}
+
+# ZipChallengePhaseSplitSerializer (the pk fields challenge_phase, dataset_split and leaderboard
+# are writable too; the service checks that the object exists).
+PHASE_SPLIT_FIELDS: dict[str, Field] = {
+    "visibility": Field("intchoice", choices=("1", "2", "3")),
+    "leaderboard_decimal_precision": Field("int", min_value=0),
+    "is_leaderboard_order_descending": _BOOL,
+    "show_leaderboard_by_latest_submission": _BOOL,
+    "show_execution_time": _BOOL,
+    "show_scores_on_leaderboard": _BOOL,
+}
+PHASE_SPLIT_PKS = {"challenge_phase": "phase", "dataset_split": "dataset_split", "leaderboard": "leaderboard"}
+
+# LeaderboardSerializer (the view json.loads ``schema`` first) and DatasetSplitSerializer.
+LEADERBOARD_FIELDS: dict[str, Field] = {
+    "schema": Field("json"),
+    "config_id": Field("int", null=True),
+}
+DATASET_SPLIT_FIELDS: dict[str, Field] = {
+    "name": Field("char", blank=False, max_length=100),
+    "codename": Field("char", blank=False, max_length=100),
+    "config_id": Field("int", null=True),
 }

@@ -94,7 +94,6 @@ def extras(store: Store, pk: int, config: dict[str, Any]) -> None:
         doc["list_tags"] = []
     domain = config.get("domain")
     doc["domain"] = domain if domain in render.DOMAINS else None
-    doc["domain_name"] = render.DOMAINS.get(domain) if isinstance(domain, str) else None
     store.put("challenge", pk, doc)
 
 
@@ -261,6 +260,8 @@ class Importer:
             existing = current.get(config_id)
             doc = existing or {**render.PHASE_DEFAULTS, "challenge": pk, "config_id": config_id}
             values = {k: v for k, v in entry.items() if k not in ("description", "id")}
+            for key in ("submission_meta_attributes", "default_submission_meta_attributes"):
+                values.setdefault(key, None)  # the view sets an absent one to None
             if "max_submissions_per_month" not in entry and "max_submissions" in entry:
                 values["max_submissions_per_month"] = entry["max_submissions"]
             _overlay(doc, values, fields.PHASE_FIELDS)
@@ -306,14 +307,9 @@ class Importer:
                 "leaderboard": board_pk,
                 "dataset_split": split_pk,
             }
-            for key in (
-                "visibility",
-                "leaderboard_decimal_precision",
-                "is_leaderboard_order_descending",
-                "show_leaderboard_by_latest_submission",
-                "show_execution_time",
-                "show_scores_on_leaderboard",
-            ):
+            # The zip reads these three of a split and nothing else (the show_* flags are
+            # changed by a PATCH only).
+            for key in ("visibility", "leaderboard_decimal_precision", "is_leaderboard_order_descending"):
                 if key in entry:
                     doc[key] = entry[key]
             if "id" in doc:

@@ -164,6 +164,7 @@ def challenge(doc: dict[str, Any], team: dict[str, Any] | None, base_url: str | 
         "team_url": team.get("team_url", ""),
     }
     out["image"] = _media(doc.get("image"), base_url)
+    out["domain_name"] = DOMAINS.get(out["domain"]) if isinstance(out["domain"], str) else None
     out["is_active"] = _is_active(doc, bool(out["is_active"]))
     return out
 
@@ -177,27 +178,64 @@ def phase(doc: dict[str, Any], *, host: bool, base_url: str | None) -> dict[str,
     return out
 
 
+# ChallengePhaseSplit's model defaults.
+PHASE_SPLIT_DEFAULTS: dict[str, Any] = {
+    "visibility": 3,
+    "leaderboard_decimal_precision": 2,
+    "is_leaderboard_order_descending": True,
+    "show_leaderboard_by_latest_submission": False,
+    "show_execution_time": False,
+    "show_scores_on_leaderboard": True,
+    "is_multi_metric_leaderboard": True,
+}
+
+
+def _split_value(doc: dict[str, Any], key: str) -> Any:
+    return doc.get(key, PHASE_SPLIT_DEFAULTS[key])
+
+
 def phase_split(
     doc: dict[str, Any],
     phase_doc: dict[str, Any] | None,
     split_doc: dict[str, Any] | None,
     leaderboard_doc: dict[str, Any] | None,
 ) -> dict[str, Any]:
+    """ChallengePhaseSplitSerializer (the split list): names and the leaderboard's schema, but
+    neither the leaderboard's pk nor the decimal precision or the order."""
     return {
         "id": doc["id"],
         "dataset_split": doc["dataset_split"],
         "challenge_phase": doc["challenge_phase"],
         "challenge_phase_name": None if phase_doc is None else phase_doc.get("name"),
         "dataset_split_name": None if split_doc is None else split_doc.get("name"),
-        "visibility": doc.get("visibility", 3),
-        "show_leaderboard_by_latest_submission": doc.get(
-            "show_leaderboard_by_latest_submission", False
-        ),
-        "show_execution_time": doc.get("show_execution_time", False),
-        "show_scores_on_leaderboard": doc.get("show_scores_on_leaderboard", True),
+        "visibility": _split_value(doc, "visibility"),
+        "show_leaderboard_by_latest_submission": _split_value(doc, "show_leaderboard_by_latest_submission"),
+        "show_execution_time": _split_value(doc, "show_execution_time"),
+        "show_scores_on_leaderboard": _split_value(doc, "show_scores_on_leaderboard"),
         "leaderboard_schema": None if leaderboard_doc is None else leaderboard_doc.get("schema"),
-        "is_multi_metric_leaderboard": doc.get("is_multi_metric_leaderboard", True),
+        "is_multi_metric_leaderboard": _split_value(doc, "is_multi_metric_leaderboard"),
     }
+
+
+def phase_split_detail(doc: dict[str, Any]) -> dict[str, Any]:
+    """ZipChallengePhaseSplitSerializer (one split's GET and PATCH answers)."""
+    out = {key: doc[key] for key in ("id", "challenge_phase", "dataset_split", "leaderboard")}
+    for key in (
+        "visibility", "leaderboard_decimal_precision", "is_leaderboard_order_descending",
+        "show_leaderboard_by_latest_submission", "show_execution_time", "show_scores_on_leaderboard",
+    ):  # fmt: skip
+        out[key] = _split_value(doc, key)
+    return out
+
+
+def leaderboard(doc: dict[str, Any]) -> dict[str, Any]:
+    """LeaderboardSerializer."""
+    return {"id": doc["id"], "schema": doc.get("schema"), "config_id": doc.get("config_id")}
+
+
+def dataset_split(doc: dict[str, Any]) -> dict[str, Any]:
+    """DatasetSplitSerializer."""
+    return {key: doc.get(key) for key in ("id", "name", "codename", "config_id")}
 
 
 def paginated(results: list[Any], page: int, page_size: int, url: str) -> dict[str, Any]:

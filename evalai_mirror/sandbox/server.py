@@ -176,11 +176,26 @@ class SandboxServer:
 
     # -- the EvalAI side, as a host in the web UI would change it -------------------------
     def edit_challenge(self, pk: int, **fields: Any) -> dict[str, Any]:
-        """PATCH the challenge's fields (validated as EvalAI does); the PATCH answer."""
-        return self.service.patch_challenge(pk, fields)
+        """Change the challenge's fields (validated as EvalAI does); the PATCH answer.
+        ``list_tags`` (or ``tags``) and ``domain`` change as EvalAI's tags page changes them
+        (a domain is needed), ``prizes`` and ``sponsors`` (lists of mappings) as its admin."""
+        return self.service.ui_edit(pk, fields)
 
     def edit_phase(self, pk: int, codename: str, **fields: Any) -> dict[str, Any]:
-        return self.service.patch_phase(pk, self.service.phase_pk(pk, codename), fields)
+        return self.service.ui_edit(pk, fields, phase=codename)
+
+    def edit_phase_split(self, pk: int, phase: str, dataset_split: str, **fields: Any) -> dict[str, Any]:
+        """Change the split of phase ``phase`` and dataset split ``dataset_split`` (codenames):
+        ``visibility``, ``show_execution_time``...; the split as its GET answers it."""
+        return self.service.ui_edit(pk, fields, phase=phase, dataset_split=dataset_split)
+
+    def edit_leaderboard(self, pk: int, config_id: int, **fields: Any) -> dict[str, Any]:
+        """Change the leaderboard with config ``id`` ``config_id``: ``schema`` (a mapping)."""
+        return self.service.ui_edit(pk, fields, leaderboard=config_id)
+
+    def edit_dataset_split(self, pk: int, codename: str, **fields: Any) -> dict[str, Any]:
+        """Change the dataset split ``codename``: ``name`` (or ``codename``)."""
+        return self.service.ui_edit(pk, fields, dataset_split=codename)
 
     def get_challenge(self, pk: int) -> dict[str, Any]:
         """The challenge as GET answers it (absolute ``image`` URL)."""
@@ -189,6 +204,15 @@ class SandboxServer:
 
     def get_phases(self, pk: int) -> list[dict[str, Any]]:
         return self.service.list_phases(pk)
+
+    def get_phase_splits(self, pk: int) -> list[dict[str, Any]]:
+        """The split list as the host sees it, each split with its detail's keys added
+        (leaderboard pk, decimal precision, order)."""
+        structure = self.service.structure
+        return [
+            {**split, **structure.get_phase_split(int(split["id"]))}
+            for split in structure.phase_splits(pk)
+        ]
 
     def challenge_pk(self, repository: str) -> int | None:
         return self.service.find_by_repository(repository)

@@ -11,7 +11,11 @@ from typing import Any
 
 from evalai_mirror.sandbox import fields, render
 from evalai_mirror.sandbox.importer import Importer, slug_for
+from evalai_mirror.sandbox.refused import Refused
 from evalai_mirror.sandbox.store import Store
+from evalai_mirror.sandbox.structure import Structure
+
+__all__ = ["HOST_TEAM_PK", "OTHER_TEAM_PK", "Refused", "Service"]
 
 HOST_TEAM_PK = 1
 OTHER_TEAM_PK = 2
@@ -19,15 +23,6 @@ FROZEN_DATES = (
     "The challenge is frozen and the {} cannot be changed. "
     "Please contact the EvalAI admin at team@eval.ai to make changes."
 )
-
-
-class Refused(Exception):
-    """An answer other than 200: ``status`` and the JSON ``body`` EvalAI sends."""
-
-    def __init__(self, status: int, body: Any) -> None:
-        super().__init__(f"{status} {body}")
-        self.status = status
-        self.body = body
 
 
 def _b64(data: bytes) -> str:
@@ -47,6 +42,7 @@ class Service:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.importer = Importer(store)
+        self.structure = Structure(self)
         self.token = self._seed()
 
     def _seed(self) -> str:
@@ -83,7 +79,7 @@ class Service:
         return team
 
     # -- challenges -----------------------------------------------------------------------
-    def _challenge_doc(self, pk: int) -> dict[str, Any]:
+    def challenge_doc(self, pk: int) -> dict[str, Any]:
         doc = self.store.get("challenge", pk)
         if doc is None:
             raise Refused(406, {"error": "Challenge does not exist"})
@@ -96,7 +92,7 @@ class Service:
     def get_challenge(self, pk: int, base_url: str | None, team_pk: int | None = None) -> Any:
         if team_pk is not None:
             self._require_team(team_pk)
-        return self.render_challenge(self._challenge_doc(pk), base_url)
+        return self.render_challenge(self.challenge_doc(pk), base_url)
 
     def list_challenges(self, team_pk: int, base_url: str) -> list[dict[str, Any]]:
         self._require_team(team_pk)
@@ -117,7 +113,7 @@ class Service:
         if team_pk is not None:
             self._require_team(team_pk)
         with self.store.transaction():
-            doc = self._challenge_doc(pk)
+            doc = self.challenge_doc(pk)
             frozen = [key for key in ("start_date", "end_date") if key in data]
             if doc.get("is_frozen") and frozen:
                 raise Refused(403, {"error": FROZEN_DATES.format(", ".join(frozen))})
@@ -133,7 +129,7 @@ class Service:
 
     def set_frozen(self, pk: int, frozen: bool) -> None:
         with self.store.transaction():
-            doc = self._challenge_doc(pk)
+            doc = self.challenge_doc(pk)
             doc["is_frozen"] = bool(frozen)
             self.store.put("challenge", pk, doc)
 
@@ -142,11 +138,11 @@ class Service:
 
     # -- phases ---------------------------------------------------------------------------
     def list_phases(self, pk: int) -> list[dict[str, Any]]:
-        self._challenge_doc(pk)
+        self.challenge_doc(pk)
         return [render.phase(p, host=False, base_url=None) for p in self.store.children("phase", pk)]
 
     def _phase_doc(self, pk: int, phase_pk: int) -> dict[str, Any]:
-        self._challenge_doc(pk)
+        self.challenge_doc(pk)
         doc = self.store.get("phase", phase_pk)
         if doc is None or doc.get("challenge") != pk:
             raise Refused(
@@ -156,7 +152,7 @@ class Service:
 
     def get_phase(self, pk: int, phase_pk: int, base_url: str | None) -> dict[str, Any]:
         doc = self._phase_doc(pk, phase_pk)
-        host = self.is_host_of(self._challenge_doc(pk))
+        host = self.is_host_of(self.challenge_doc(pk))
         return render.phase(doc, host=host, base_url=base_url)
 
     def phase_pk(self, pk: int, codename: str) -> int:
@@ -176,20 +172,59 @@ class Service:
         return render.phase(updated, host=False, base_url=None)
 
     def phase_splits(self, pk: int, *, anonymous: bool = False) -> list[dict[str, Any]]:
-        challenge = self._challenge_doc(pk)
-        host = not anonymous and self.is_host_of(challenge)
-        result = []
-        for doc in self.store.children("phase_split", pk):
-            if not host and doc.get("visibility") != 3:
-                continue
-            result.append(
-                render.phase_split(
-                    doc,
-                    self.store.get("phase", int(doc["challenge_phase"])),
-                    self.store.get("dataset_split", int(doc["dataset_split"])),
-                    self.store.get("leaderboard", int(doc["leaderboard"])),
-                )
-            )
+        return self.structure.phase_splits(pk, anonymous=anonymous)
+
+    # -- edits in EvalAI's web UI (or its Django admin, for prizes and sponsors) --------------
+    def ui_edit(
+        self,
+        pk: int,
+        changes: dict[str, Any],
+        *,
+        phase: str | None = None,
+        dataset_split: str | None = None,
+        leaderboard: Any = None,
+    ) -> dict[str, Any]:
+        """Change fields as a host does on EvalAI's pages: the challenge (``list_tags`` /
+        ``tags`` and ``domain`` as the tags page sends them, ``prizes`` and ``sponsors`` as an
+        admin), a phase (by codename), a phase split (phase and dataset split codenames), a
+        dataset split (codename) or a leaderboard (config id).  The edited object's JSON."""
+        structure = self.structure
+        if leaderboard is not None:
+            data = dict(changes)
+            if isinstance(data.get("schema"), str):
+                data["schema"] = json.loads(data["schema"])
+            return structure.patch_leaderboard(structure.leaderboard_pk(pk, leaderboard), data)
+        if dataset_split is not None and phase is not None:
+            split_pk = structure.split_pk(pk, phase, dataset_split)
+            return structure.patch_phase_split(split_pk, changes)
+        if dataset_split is not None:
+            return structure.patch_dataset_split(structure.dataset_split_pk(pk, dataset_split), changes)
+        if phase is not None:
+            return self.patch_phase(pk, self.phase_pk(pk, phase), changes)
+        return self._ui_edit_challenge(pk, changes)
+
+    def _ui_edit_challenge(self, pk: int, changes: dict[str, Any]) -> dict[str, Any]:
+        rest = dict(changes)
+        tags = rest.pop("list_tags", None)
+        tags = rest.pop("tags", tags)
+        domain_given, domain = "domain" in rest, rest.pop("domain", None)
+        prizes, sponsors = rest.pop("prizes", None), rest.pop("sponsors", None)
+        with self.store.transaction():
+            doc = self.challenge_doc(pk)
+            if tags is not None or domain_given:
+                self.structure.update_tags_and_domain(pk, {
+                    "list_tags": doc.get("list_tags") or [] if tags is None else tags,
+                    "domain": domain if domain_given else doc.get("domain"),
+                })  # fmt: skip
+            if prizes is not None:
+                self.structure.set_prizes(pk, prizes)
+            if sponsors is not None:
+                self.structure.set_sponsors(pk, sponsors)
+            result = self.patch_challenge(pk, rest)
+        if prizes is not None:
+            result["prizes"] = self.structure.prizes(pk)
+        if sponsors is not None:
+            result["sponsors"] = self.structure.sponsors(pk)
         return result
 
     # -- uploaded configuration -----------------------------------------------------------

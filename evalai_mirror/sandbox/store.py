@@ -103,6 +103,14 @@ class Store:
             ).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
+    def parent(self, kind: str, pk: int) -> int | None:
+        """The challenge pk a document was stored under (None: none, or no such document)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT parent FROM docs WHERE kind = ? AND pk = ?", (kind, pk)
+            ).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
     def children(self, kind: str, parent: int) -> list[dict[str, Any]]:
         with self._lock:
             rows = self._db.execute(
