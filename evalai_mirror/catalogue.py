@@ -263,7 +263,7 @@ FIELDS: tuple[Field, ...] = (
 # of their own ("sent one way"), each with whether this repository changed it since the last push.
 SENT_ONE_WAY: tuple[tuple[str, str], ...] = (
     ("evaluation_script", "the evaluation script (evaluation_script/)"),
-    ("annotations", "the test annotation files (challenge_phases[].test_annotation_file)"),
+    ("annotations", "the test annotation file of phase {}"),
     ("image", "the logo's bytes (image)"),
 )
 

@@ -1,15 +1,15 @@
-"""Challenge files <-> the synced fields, and the PATCH bodies that carry them to EvalAI.
+"""Challenge files <-> the synced fields.
 
-A *snapshot* is ``{field key: normalised value}`` (see ARCHITECTURE.md, "Synced fields"):
-``title`` ... for the challenge, ``phases.<codename>.<field>`` for a phase.  The repository's
-snapshot comes from ``challenge_config.yaml`` and the HTML files it names (:func:`read_local`),
-EvalAI's from its JSON (:func:`from_remote`); both are normalised the same way so that a config
-pushed as it is and read back from EvalAI compares equal.  Absent optional fields count as
-EvalAI's model defaults.
+A *snapshot* is ``{field key: normalised value}`` for every field of the catalogue
+(``catalogue.py``: the keys, where each field lives, how it compares).  The repository's snapshot
+comes from ``challenge_config.yaml`` and the HTML files it names (:func:`read_local`), EvalAI's
+from its JSON (``remote.py``); both go through the same normalisers (``values.py``) so that a
+config pushed as it is and read back from EvalAI compares equal.  A key the config lacks counts
+as EvalAI's model default (and is not in :attr:`LocalChallenge.explicit`).
 
-Everything that only the zip endpoint can change (leaderboards, splits, the set of phases, the
-evaluation script, annotations, the logo, other keys) is kept as digests in
-``LocalChallenge.structure``, so a sync can tell that a zip upload is needed.
+What only the zip can change (adding or removing phases, leaderboards, dataset splits or phase
+splits, the evaluation script, annotation files, the logo, keys that are not fields) is kept as
+digests in ``LocalChallenge.structure``, so that a sync can tell that a zip upload is needed.
 """
 
 from __future__ import annotations
@@ -20,193 +20,118 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import catalogue as cat
 from . import source as source_mod
-from .errors import ConfigError, SyncError
-from .merge import MISSING
+from .catalogue import Kind, Scope
+from .errors import ConfigError
 from .source import FileSource
 from .values import format_date as format_date  # re-exported (sandbox)
-from .values import norm_bool as _norm_bool
-from .values import norm_date as _norm_date
 from .values import norm_int as _norm_int
-from .values import norm_text as _norm_text
-from .values import parse_date
+from .values import normalise as _normalise_value
 
 YamlPath = tuple[str | int, ...]
 
-CHALLENGE_FIELDS: tuple[str, ...] = (
-    "title",
-    "short_description",
-    "description",
-    "evaluation_details",
-    "terms_and_conditions",
-    "submission_guidelines",
-    "leaderboard_description",
-    "start_date",
-    "end_date",
-    "published",
-    "remote_evaluation",
-    "is_docker_based",
-)
-PHASE_FIELDS: tuple[str, ...] = (
-    "name",
-    "description",
-    "start_date",
-    "end_date",
-    "leaderboard_public",
-    "is_public",
-    "is_submission_public",
-    "max_submissions_per_day",
-    "max_submissions_per_month",
-    "max_submissions",
-    "is_restricted_to_select_one_submission",
-    "is_partial_submission_evaluation_enabled",
-    "allowed_submission_file_types",
-)
-HTML_CHALLENGE_FIELDS: tuple[str, ...] = (
-    "description",
-    "evaluation_details",
-    "terms_and_conditions",
-    "submission_guidelines",
-)
-PHASE_HTML_FIELD = "description"
-
-DATE_FIELDS = frozenset({"start_date", "end_date"})
-BOOL_FIELDS = frozenset(
-    {
-        "published",
-        "remote_evaluation",
-        "is_docker_based",
-        "leaderboard_public",
-        "is_public",
-        "is_submission_public",
-        "is_restricted_to_select_one_submission",
-        "is_partial_submission_evaluation_enabled",
-    }
-)
-INT_FIELDS = frozenset({"max_submissions_per_day", "max_submissions_per_month", "max_submissions"})
-
-# EvalAI's model defaults (apps/challenges/models.py) for keys a config leaves out.
-DEFAULT_FILE_TYPES = ".json, .zip, .txt, .tsv, .gz, .csv, .h5, .npy"
-DEFAULT_MAX_SUBMISSIONS = 100000
-CHALLENGE_DEFAULTS: dict[str, Any] = {
-    "published": False,
-    "remote_evaluation": False,
-    "is_docker_based": False,
-}
-PHASE_DEFAULTS: dict[str, Any] = {
-    "leaderboard_public": False,
-    "is_public": False,
-    "is_submission_public": False,
-    "max_submissions_per_day": DEFAULT_MAX_SUBMISSIONS,
-    "max_submissions": DEFAULT_MAX_SUBMISSIONS,
-    # max_submissions_per_month: the phase's max_submissions when absent (see _phase_default)
-    "is_restricted_to_select_one_submission": False,
-    "is_partial_submission_evaluation_enabled": False,
-    "allowed_submission_file_types": DEFAULT_FILE_TYPES,
-}
+CHALLENGE_FIELDS: tuple[str, ...] = tuple(cat.fields(Scope.CHALLENGE))
+PHASE_FIELDS: tuple[str, ...] = tuple(cat.fields(Scope.PHASE))
+SPLIT_FIELDS: tuple[str, ...] = tuple(cat.fields(Scope.PHASE_SPLIT))
 
 # Top-level config keys whose content has its own structure digest (or is a synced field).
 _STRUCTURE_KEYS = frozenset(
     {"leaderboard", "dataset_splits", "challenge_phase_splits", "challenge_phases", "image",
      "evaluation_script"}
 )
-_PHASE_PREFIX = "phases."
 _MISSING_FILE = hashlib.sha256(b"\0evalai-mirror: no such file").hexdigest()
 
 
 # --------------------------------------------------------------------------- keys
 
-
-def phase_key(codename: str, field_name: str) -> str:
-    """``phases.<codename>.<field>``."""
-    return f"{_PHASE_PREFIX}{codename}.{field_name}"
+phase_key = cat.phase_key
 
 
 def split_key(key: str) -> tuple[str | None, str]:
-    """``"phases.dev.name"`` -> ``("dev", "name")``; ``"title"`` -> ``(None, "title")``."""
-    if key.startswith(_PHASE_PREFIX):
-        codename, sep, name = key[len(_PHASE_PREFIX) :].rpartition(".")
-        if sep and codename:
-            return codename, name
-    return None, key
+    """The group a key is shown under and its field name: ``"phases.dev.name"`` ->
+    ``("dev", "name")``, ``"splits.dev.train.visibility"`` -> ``("split dev/train",
+    "visibility")``, ``"title"`` -> ``(None, "title")``."""
+    parsed = cat.parse_key(key)
+    if parsed is None or parsed.scope is Scope.CHALLENGE:
+        return None, key
+    if parsed.scope is Scope.PHASE:
+        return parsed.ident[0], parsed.name
+    label = {
+        Scope.PHASE_SPLIT: "split",
+        Scope.LEADERBOARD: "leaderboard",
+        Scope.DATASET_SPLIT: "dataset split",
+    }[parsed.scope]
+    return f"{label} {'/'.join(parsed.ident)}", parsed.name
 
 
-def is_text_key(key: str) -> bool:
-    codename, name = split_key(key)
-    if codename is None:
-        return name in HTML_CHALLENGE_FIELDS
-    return name == PHASE_HTML_FIELD
+def group_prefix(key: str) -> str:
+    """``phases.dev.`` for ``phases.dev.name``: what the rows of one group share."""
+    return key[: key.rfind(".") + 1] if "." in key else ""
+
+
+is_text_key = cat.is_text_key
 
 
 def text_keys(keys: Iterable[str]) -> set[str]:
-    """The HTML-backed keys among ``keys``: the 4 challenge HTML fields and phase descriptions."""
-    return {key for key in keys if is_text_key(key)}
+    """The HTML-backed keys among ``keys`` (merged line by line when both sides edit them)."""
+    return {key for key in keys if cat.is_text_key(key)}
 
 
-# --------------------------------------------------------------------------- values
+def from_remote(
+    challenge: Mapping[str, Any], phases: Iterable[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """EvalAI's snapshot of the challenge and phase fields (``remotemodel.snapshot`` reads
+    the rest)."""
+    from .remotemodel import snapshot
+
+    return snapshot(challenge=challenge, phases=phases)[0]
 
 
-def normalise(field_name: str, value: Any) -> Any:
-    """``value`` of ``field_name`` (a bare field or a full key) as a snapshot holds it.
-
-    Dates -> UTC ``...Z`` strings (naive = UTC); text -> trimmed, CRLF as LF; booleans and limits
-    -> bool / int where they clearly are one; None stays None.  Values that cannot be read as
-    their type are returned as they are (validation reports them).
-    """
-    if value is None:
-        return None
-    name = split_key(field_name)[1]
-    if name in DATE_FIELDS:
-        return _norm_date(value)
-    if name in BOOL_FIELDS:
-        return _norm_bool(value)
-    if name in INT_FIELDS:
-        return _norm_int(value)
-    return _norm_text(value)
+def field_write(key: str) -> cat.Write | None:
+    """The narrowest request that writes ``key`` (None: not a catalogue field)."""
+    spec = cat.field_of(key)
+    return None if spec is None else spec.write
 
 
-def to_api_value(key: str, value: Any) -> Any:
-    """A snapshot value as the PATCH body carries it (dates as ``...Z``)."""
-    return normalise(key, value)
+def zip_sets(key: str, local: LocalChallenge) -> bool:
+    """Whether the zip upload of ``local`` sets ``key`` on EvalAI (a key the config lacks
+    keeps EvalAI's value, except those the zip always resets)."""
+    spec = cat.field_of(key)
+    if spec is None or spec.zip_sets is cat.ZipSets.NEVER:
+        return False
+    return spec.zip_sets is cat.ZipSets.ALWAYS or key in local.explicit
 
 
-def patch_payloads(
-    snapshot: Mapping[str, Any], keys: Iterable[str]
-) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """(challenge PATCH body, ``{codename: phase PATCH body}``) for ``keys`` of ``snapshot``.
+def field_read(key: str) -> cat.Read | None:
+    """The GET that returns ``key`` (None: not a catalogue field)."""
+    spec = cat.field_of(key)
+    return None if spec is None else spec.read
 
-    Keys the snapshot does not have are left out.
-    """
-    challenge_body: dict[str, Any] = {}
-    phase_bodies: dict[str, dict[str, Any]] = {}
-    for key in sorted(set(keys)):
-        if key not in snapshot or snapshot[key] is MISSING:
+
+def fill_base(
+    base: Mapping[str, Any], local: LocalChallenge, remote: Mapping[str, Any], keys: Iterable[str]
+) -> dict[str, Any]:
+    """``base`` with a value for the keys it does not know yet (fields a newer version syncs):
+    the repository's when the config leaves the key to its default or both sides agree (so
+    an EvalAI-side value shows as "changed on EvalAI"), else none (a conflict to resolve)."""
+    out = dict(base)
+    for key in keys:
+        if key in out or key not in local.fields or key not in remote:
             continue
-        codename, name = split_key(key)
-        value = to_api_value(key, snapshot[key])
-        if codename is None:
-            if name in CHALLENGE_FIELDS:
-                challenge_body[name] = value
-        elif name in PHASE_FIELDS:
-            phase_bodies.setdefault(codename, {})[name] = value
-    return challenge_body, phase_bodies
+        here = local.fields[key]
+        if key not in local.explicit or (key in remote and remote[key] == here):
+            out[key] = here
+    return out
 
 
-# --------------------------------------------------------------------------- EvalAI's side
-
-
-def from_remote(challenge: Mapping[str, Any], phases: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """The snapshot of EvalAI's side from the challenge GET and the phase list items."""
-    snapshot: dict[str, Any] = {
-        name: normalise(name, challenge.get(name)) for name in CHALLENGE_FIELDS
-    }
-    for phase in phases:
-        codename = phase.get("codename")
-        if codename is None:
-            continue
-        for name in PHASE_FIELDS:
-            snapshot[phase_key(str(codename), name)] = normalise(name, phase.get(name))
-    return snapshot
+def normalise(key: str, value: Any) -> Any:
+    """``value`` of ``key`` (a full key, or a challenge or phase field name) as a snapshot
+    holds it.  Unknown keys are normalised as text."""
+    spec = cat.field_of(key) or cat.fields(Scope.PHASE).get(key)
+    if spec is None:
+        spec = cat.fields(Scope.CHALLENGE)["title"]
+    return _normalise_value(spec, value)
 
 
 # --------------------------------------------------------------------------- the repository
@@ -232,6 +157,9 @@ class LocalChallenge:
     # name is not (usably) in the config yet, so writing them must also write the name.
     html_refs: dict[str, YamlPath] = field(default_factory=dict)
     unreferenced: set[str] = field(default_factory=set)
+    dataset_split_ids: dict[str, int] = field(default_factory=dict)  # codename -> config id
+    # the keys the config sets (the rest hold their default)
+    explicit: set[str] = field(default_factory=set)
 
     def files(self) -> set[str]:
         """The config and every file a field was read from: :attr:`fields` depend on these
@@ -262,6 +190,7 @@ class _Reader:
         self.locations: dict[str, Location] = {}
         self.html_refs: dict[str, YamlPath] = {}
         self.unreferenced: set[str] = set()
+        self.explicit: set[str] = set()
         self.lines: Any = None
 
     def load(self) -> dict[str, Any]:
@@ -330,12 +259,24 @@ class _Reader:
             ) from None
 
     def scalar(self, key: str, yaml_path: YamlPath, container: Mapping[str, Any],
-               default: Any) -> None:
+               spec: cat.Field, default: Any) -> None:
         name = yaml_path[-1]
         assert isinstance(name, str)
-        value = normalise(name, container[name]) if name in container else default
+        if name in container:
+            value = _normalise_value(spec, container[name])
+            self.explicit.add(key)
+        else:
+            value = default
         self.fields[key] = value
         self.locations[key] = Location(self.config_path, yaml_path, self.line(yaml_path))
+
+    def one(self, spec: cat.Field, key: str, node: YamlPath, container: Mapping[str, Any],
+            html_default: str | None = None, default: Any = None) -> None:
+        where: YamlPath = (*node, spec.name)
+        if spec.kind is Kind.HTML:
+            self.html(key, where, container, html_default or str(spec.html_default))
+        else:
+            self.scalar(key, where, container, spec, spec.default if default is None else default)
 
     def html(self, key: str, yaml_path: YamlPath, container: Mapping[str, Any],
              default_path: str) -> None:
@@ -348,6 +289,7 @@ class _Reader:
                 path = norm
                 text = self.read_text(norm)
                 value = None if text is None else normalise(key, text)
+                self.explicit.add(key)
         self.html_refs[key] = yaml_path
         if not usable:
             self.unreferenced.add(key)
@@ -367,11 +309,8 @@ def read_local(source: FileSource, config_path: str = "challenge_config.yaml") -
     """The repository's snapshot, where each field lives, and the structure digests."""
     reader = _Reader(source, config_path)
     data = reader.load()
-    for name in CHALLENGE_FIELDS:
-        if name in HTML_CHALLENGE_FIELDS:
-            reader.html(name, (name,), data, f"templates/{name}.html")
-        else:
-            reader.scalar(name, (name,), data, CHALLENGE_DEFAULTS.get(name))
+    for spec in cat.fields(Scope.CHALLENGE).values():
+        reader.one(spec, spec.name, (), data)
     phase_ids: dict[str, int] = {}
     phases = data.get("challenge_phases")
     phase_list = phases if isinstance(phases, list) else []
@@ -384,14 +323,15 @@ def read_local(source: FileSource, config_path: str = "challenge_config.yaml") -
         config_id = _norm_int(phase.get("id"))
         if isinstance(config_id, int) and not isinstance(config_id, bool):
             phase_ids[codename] = config_id
-        for name in PHASE_FIELDS:
-            key = phase_key(codename, name)
-            where: YamlPath = ("challenge_phases", index, name)
-            if name == PHASE_HTML_FIELD:
-                default_path = f"templates/challenge_phase_{codename}_description.html"
-                reader.html(key, where, phase, default_path)
-            else:
-                reader.scalar(key, where, phase, _phase_default(name, phase))
+        for spec in cat.fields(Scope.PHASE).values():
+            html = f"templates/challenge_phase_{codename}_description.html"
+            reader.one(spec, phase_key(codename, spec.name), ("challenge_phases", index), phase,
+                       html, _phase_default(spec, phase))
+    split_codenames = _read_parts(reader, data, phase_ids)
+    from .remotemodel import local_prizes, local_sponsors
+
+    reader.fields["prizes"] = local_prizes(reader.fields.get("prizes"))
+    reader.fields["sponsors"] = local_sponsors(reader.fields.get("sponsors"))
     try:
         structure = _structure(reader, data, phase_list)
     except ValueError:  # json: "Circular reference detected"
@@ -408,30 +348,87 @@ def read_local(source: FileSource, config_path: str = "challenge_config.yaml") -
         structure=structure,
         html_refs=reader.html_refs,
         unreferenced=reader.unreferenced,
+        explicit=reader.explicit,
+        dataset_split_ids=split_codenames,
     )
 
 
-def _phase_default(name: str, phase: Mapping[str, Any]) -> Any:
-    if name == "max_submissions_per_month":
-        if "max_submissions" in phase:
-            return normalise("max_submissions", phase["max_submissions"])
-        return DEFAULT_MAX_SUBMISSIONS
-    return PHASE_DEFAULTS.get(name)
+def _entries(data: Mapping[str, Any], key: str) -> list[tuple[int, dict[str, Any]]]:
+    found = data.get(key)
+    items = found if isinstance(found, list) else []
+    return [(i, item) for i, item in enumerate(items) if isinstance(item, dict)]
+
+
+def _config_id(entry: Mapping[str, Any], key: str = "id") -> int | None:
+    value = _norm_int(entry.get(key))
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _read_parts(reader: _Reader, data: Mapping[str, Any], phase_ids: dict[str, int]) -> dict[str, int]:
+    """Dataset split names, leaderboard schemas and phase split fields; the dataset split
+    codename -> config id map."""
+    splits: dict[str, int] = {}
+    for index, entry in _entries(data, "dataset_splits"):
+        codename = entry.get("codename")
+        config_id = _config_id(entry)
+        if codename is None or str(codename) in splits:
+            continue
+        if config_id is not None:
+            splits[str(codename)] = config_id
+        for spec in cat.fields(Scope.DATASET_SPLIT).values():
+            reader.one(spec, cat.dataset_split_key(str(codename), spec.name),
+                       ("dataset_splits", index), entry)
+    for index, entry in _entries(data, "leaderboard"):
+        config_id = _config_id(entry)
+        if config_id is None or cat.leaderboard_key(config_id) in reader.fields:
+            continue
+        for spec in cat.fields(Scope.LEADERBOARD).values():
+            reader.one(spec, cat.leaderboard_key(config_id, spec.name), ("leaderboard", index),
+                       entry)
+    phase_by_id = {config_id: codename for codename, config_id in phase_ids.items()}
+    split_by_id = {config_id: codename for codename, config_id in splits.items()}
+    for index, entry in _entries(data, "challenge_phase_splits"):
+        phase = phase_by_id.get(_config_id(entry, "challenge_phase_id") or -1)
+        dsplit = split_by_id.get(_config_id(entry, "dataset_split_id") or -1)
+        if phase is None or dsplit is None or cat.split_key(phase, dsplit, "visibility") in (
+            reader.fields
+        ):
+            continue
+        for spec in cat.fields(Scope.PHASE_SPLIT).values():
+            reader.one(spec, cat.split_key(phase, dsplit, spec.name),
+                       ("challenge_phase_splits", index), entry)
+    return splits
+
+
+def _phase_default(spec: cat.Field, phase: Mapping[str, Any]) -> Any:
+    if spec.name == "max_submissions_per_month" and "max_submissions" in phase:
+        return _normalise_value(spec, phase["max_submissions"])
+    return None
+
+
+def _without(entry: Any, names: Iterable[str]) -> Any:
+    if not isinstance(entry, dict):
+        return entry
+    drop = set(names)
+    return {str(k): v for k, v in entry.items() if str(k) not in drop}
 
 
 def _structure(reader: _Reader, data: Mapping[str, Any], phases: list[Any]) -> dict[str, str]:
     source = reader.source
     structure = {
-        "leaderboard": digest(data.get("leaderboard")),
-        "dataset_splits": digest(data.get("dataset_splits")),
-        "challenge_phase_splits": digest(data.get("challenge_phase_splits")),
+        name: digest([_without(e, cat.fields(scope)) for e in _list(data.get(name))])
+        for name, scope in (
+            ("leaderboard", Scope.LEADERBOARD),
+            ("dataset_splits", Scope.DATASET_SPLIT),
+            ("challenge_phase_splits", Scope.PHASE_SPLIT),
+        )
     }
     phase_shapes = []
     for index, phase in enumerate(phases):
         if not isinstance(phase, dict):
             phase_shapes.append({"index": index, "entry": phase})
             continue
-        rest = {k: v for k, v in phase.items() if k not in PHASE_FIELDS}
+        rest = _without(phase, PHASE_FIELDS)
         phase_shapes.append(rest)
         ref = phase.get("test_annotation_file")
         codename = phase.get("codename")
@@ -459,82 +456,19 @@ def _structure(reader: _Reader, data: Mapping[str, Any], phases: list[Any]) -> d
     return structure
 
 
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
 # --------------------------------------------------------------------------- writing back
-
-
-def _yaml_value(key: str, value: Any) -> Any:
-    if split_key(key)[1] in DATE_FIELDS and isinstance(value, str):
-        parsed = parse_date(value)
-        if parsed is not None:
-            return parsed
-    return value
-
-
-def _html_bytes(value: Any, old: bytes | None) -> bytes:
-    text = "" if value is None else str(value).replace("\r\n", "\n")
-    eol = "\r\n" if old is not None and b"\r\n" in old else "\n"
-    final_newline = old is None or old.endswith(b"\n") or not old
-    if eol != "\n":
-        text = text.replace("\n", eol)
-    if text and final_newline:
-        text += eol
-    return text.encode("utf-8")
 
 
 def render_local_changes(
     local: LocalChallenge, source: FileSource, changes: Mapping[str, Any]
 ) -> dict[str, bytes]:
-    """The new full content of every file that must change for the working copy to carry
-    ``changes`` (key -> normalised value).  YAML keys are edited surgically (yamledit), HTML
-    keys rewrite the file the config names, keeping its line endings and final newline.
-    """
-    from .yamledit import set_scalars
+    """See :func:`evalai_mirror.writeback.render_local_changes`."""
+    from .writeback import render_local_changes as render
 
-    yaml_edits: dict[YamlPath, Any] = {}
-    files: dict[str, bytes] = {}
-    for key in sorted(changes):
-        value = changes[key]
-        location = local.locations.get(key)
-        if location is None or value is MISSING:
-            codename, _ = split_key(key)
-            what = f"phase `{codename}`" if codename else f"`{key}`"
-            raise SyncError(
-                f"{key}: {what} exists on one side only, which only a zip upload can change",
-                hint="add or remove the phase in challenge_config.yaml, then push",
-            )
-        if location.yaml_path is not None:
-            yaml_edits[location.yaml_path] = _yaml_value(key, value)
-            continue
-        new = _html_bytes(value, source.read(location.path))
-        if location.path in files and files[location.path] != new:
-            raise SyncError(
-                f"{key}: {location.path} holds two fields that would get different text",
-                hint="give each field its own HTML file in challenge_config.yaml",
-            )
-        files[location.path] = new
-        if key in local.unreferenced:
-            yaml_edits[local.html_refs[key]] = location.path
-    files = {path: data for path, data in files.items() if source.read(path) != data}
-    for other, where in sorted(local.locations.items()):
-        if other in changes or other in local.unreferenced or where.path not in files:
-            continue
-        if where.yaml_path is None and normalise(other, files[where.path].decode("utf-8")) != (
-            local.fields.get(other)
-        ):
-            raise SyncError(
-                f"{where.path} also holds {other}, which would change too; nothing was written",
-                hint="give each field its own HTML file in challenge_config.yaml, then try again",
-            )
-    if yaml_edits:
-        raw = source.read(local.config_path)
-        if raw is None:
-            raise ConfigError(
-                f"not found in the {source.label}",
-                path=local.config_path,
-                hint="restore challenge_config.yaml, then try again",
-            )
-        text = raw.decode("utf-8")
-        new_text = set_scalars(text, yaml_edits, filename=local.config_path)
-        if new_text != text:
-            files[local.config_path] = new_text.encode("utf-8")
-    return files
+    return render(local, source, changes)

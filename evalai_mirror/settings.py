@@ -36,7 +36,7 @@ DEFAULT_HOST_URL = "https://eval.ai"
 HOST_CONFIG = "github/host_config.json"
 SETTINGS_FILE = ".evalai-mirror.yml"
 DEFAULT_BRANCHES: tuple[str, ...] = ("challenge", "challenge-*")
-DEFAULT_POLL_INTERVAL = 4.5  # watch: 2 requests a poll, under half of EvalAI's 60 a minute
+DEFAULT_POLL_INTERVAL = 6.5  # watch: 3 requests a poll (27.7 a minute), under half of EvalAI's 60
 DEFAULT_CONFIG = "challenge_config.yaml"
 
 ENV_HOST_URL = "EVALAI_HOST_URL"

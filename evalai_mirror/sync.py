@@ -15,29 +15,31 @@ from __future__ import annotations
 
 import argparse
 import difflib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from evalai_mirror import catalogue
 from evalai_mirror import challenge as model
+from evalai_mirror.catalogue import POLL_READS, Read
 from evalai_mirror.errors import (
     ApiError,
     GitError,
-    MirrorError,
     RefusedError,
     SettingsError,
     SyncError,
-    ValidationFailed,
 )
+from evalai_mirror.fetch import IdCache
+from evalai_mirror.fetch import Remote as Remote
+from evalai_mirror.fetch import fetch_remote as fetch_remote
 from evalai_mirror.merge import MISSING, FieldResult, FieldState, MergeResult, merge, same
 from evalai_mirror.source import FileSource, WorkTreeSource
 from evalai_mirror.state import BranchState, LogEntry, StateStore, now_iso
 
 if TYPE_CHECKING:
     from evalai_mirror.api import EvalAIClient
-    from evalai_mirror.git import CommitSource, GitRepo
+    from evalai_mirror.git import GitRepo
     from evalai_mirror.settings import Settings
 
 Prefer = Literal["local", "remote"]
@@ -136,42 +138,12 @@ def warn_token_leaks(settings: Settings, repo: GitRepo) -> None:
 # --------------------------------------------------------------------------- EvalAI's side
 
 
-@dataclass
-class Remote:
-    """A challenge as EvalAI has it now."""
-
-    pk: int
-    challenge: dict[str, Any]
-    phases: list[dict[str, Any]]
-    snapshot: dict[str, Any]
-
-    @property
-    def phase_pks(self) -> dict[str, int]:
-        return {str(p["codename"]): int(p["id"]) for p in self.phases if p.get("codename")}
-
-
-def fetch_remote(client: EvalAIClient, pk: int) -> Remote:
-    """Two requests, sent at once (one round trip to EvalAI, not two): the challenge and its
-    phases.  The phases are asked for by a daemon thread, so that Ctrl-C or an error of the
-    challenge request returns at once rather than after the other request ends."""
-    import threading
-
-    listed: dict[str, Any] = {}
-
-    def list_phases() -> None:
-        try:
-            listed["phases"] = client.list_phases(pk)
-        except BaseException as exc:  # handed to the caller's thread below
-            listed["error"] = exc
-
-    worker = threading.Thread(target=list_phases, name="evalai-phases", daemon=True)
-    worker.start()
-    detail = client.get_challenge(pk)
-    worker.join()
-    if "error" in listed:
-        raise listed["error"]
-    phases: list[dict[str, Any]] = listed["phases"]
-    return Remote(pk, detail, phases, model.from_remote(detail, phases))
+def read_evalai(
+    ctx: Context, pk: int, reads: Iterable[Read] = POLL_READS
+) -> Remote:
+    """EvalAI's side for ``reads`` (a status or watch poll: the challenge, its phases and its
+    phase splits, sent at once), with the pk cache of this repository."""
+    return fetch_remote(ctx.client, pk, reads, cache=IdCache(ctx.store.dir, ctx.client.host_url))
 
 
 def find_pk(ctx: Context, state: BranchState | None) -> int | None:
@@ -247,9 +219,18 @@ def compare(
     prefer: Prefer | None = None,
 ) -> Comparison:
     base = effective_base(state, remote.snapshot)
-    keys = set(local.fields) | set(remote.snapshot)
+    here = compared_fields(local, remote)
+    keys = set(here) | set(remote.snapshot)
+    merged_base = None
+    if base is not None:
+        base = model.fill_base(base, local, remote.snapshot, keys)
+        # the base of the fields EvalAI's answers did not return stays as it is (kept in
+        # Comparison.base, so the state keeps it), but is not compared
+        merged_base = {
+            k: v for k, v in base.items() if k in keys or model.field_read(k) in remote.reads
+        }
     result = merge(
-        base, local.fields, remote.snapshot, text_keys=model.text_keys(keys), prefer=prefer
+        merged_base, here, remote.snapshot, text_keys=model.text_keys(keys), prefer=prefer
     )
     return Comparison(state, local, remote, result, structure_changes(state, local), base)
 
@@ -273,6 +254,11 @@ def settle_in_flight(state: BranchState, remote: Mapping[str, Any]) -> None:
         if same(remote.get(key, MISSING), value):
             state.base[key] = value
             del state.in_flight[key]
+
+
+def compared_fields(local: model.LocalChallenge, remote: Remote) -> dict[str, Any]:
+    """The repository's fields that EvalAI's answers in ``remote`` can be compared with."""
+    return {k: v for k, v in local.fields.items() if model.field_read(k) in remote.reads}
 
 
 def read_source(source: FileSource, config_path: str) -> model.LocalChallenge:
@@ -312,326 +298,6 @@ def _known(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not MISSING}
 
 
-# --------------------------------------------------------------------------- push
-
-
-@dataclass
-class PushReport:
-    """What a push did (or, with dry_run, would do)."""
-
-    action: Literal["created", "patched", "zip", "nothing"]
-    pk: int | None
-    fields: list[str] = field(default_factory=list)
-    requests: list[str] = field(default_factory=list)  # one line per request that changes EvalAI
-    reason: str = ""
-    commit: str | None = None
-    dry_run: bool = False
-    forced_over: list[str] = field(default_factory=list)  # EvalAI-side edits --force overwrote
-    page_url: str = ""
-    sent: list[str] = field(default_factory=list)  # the requests EvalAI acknowledged
-
-
-def _refusal(cmp: Comparison) -> RefusedError:
-    ahead = cmp.remote_ahead()
-    names = ", ".join(r.key for r in ahead)
-    if cmp.base is None:
-        return RefusedError(
-            f"no sync history with EvalAI challenge {cmp.remote.pk} on this clone, and these "
-            f"fields differ: {names}",
-            hint="see them with `evalai-mirror diff`; take EvalAI's with `evalai-mirror pull "
-            "--prefer remote`, or this commit's with `evalai-mirror push --force`",
-        )
-    return RefusedError(
-        f"EvalAI changed {names} since the last sync, and this commit does not carry "
-        "those changes",
-        hint="run `evalai-mirror pull` to bring them in, commit, and push again "
-        "(`push --force` overwrites them)",
-    )
-
-
-def _holds_evalai_edit(here: Any, res: FieldResult) -> bool:
-    """Whether the working copy's value carries EvalAI's side of ``res`` that the commit
-    (``res.local``) lacks: EvalAI's value itself, or, for text a pull merged, every line
-    EvalAI added."""
-    if same(here, res.remote):
-        return True
-    if not (isinstance(here, str) and isinstance(res.local, str) and isinstance(res.remote, str)):
-        return False
-    if here == res.local:
-        return False
-    added = set(res.remote.splitlines()) - set(res.local.splitlines())
-    return bool(added) and added <= set(here.splitlines())
-
-
-def _refuse_undoing_a_pull(ctx: Context, cmp: Comparison, committed: CommitSource) -> None:
-    """A pull moves the base to EvalAI's values as it writes them into the working copy; until
-    they are committed, an older commit reads as "changed here" and would undo EvalAI's edit.
-    Refuse when the working copy (this branch's checkout) already holds EvalAI's value of a
-    field the commit would send, or, for text a pull merged, EvalAI's lines of it."""
-    sending = [r for r in cmp.result.fields.values() if r.state is FieldState.LOCAL]
-    if not sending or ctx.repo.current_branch() != ctx.branch:
-        return
-    work_tree = WorkTreeSource(ctx.repo.root)
-    if all(work_tree.file_id(p) == committed.file_id(p) for p in cmp.local.files()):
-        return  # the working copy holds the commit's values, so nothing of EvalAI's
-    try:
-        here = read_source(work_tree, ctx.config_path).fields
-    except MirrorError:
-        return  # an unreadable working copy carries nothing to protect
-    undone = [r.key for r in sending if _holds_evalai_edit(here.get(r.key, MISSING), r)]
-    if undone:
-        raise RefusedError(
-            f"the working copy holds EvalAI's {', '.join(undone)} (pulled, not committed yet) "
-            f"but {committed.label} does not, so pushing it would undo EvalAI's edit",
-            hint="commit the pulled files, then push again (`push --force` sends the "
-            "commit's values anyway)",
-        )
-
-
-def push(
-    ctx: Context,
-    rev: str = "HEAD",
-    *,
-    force: bool = False,
-    dry_run: bool = False,
-    from_worktree: bool = False,
-    command: str = "push",
-) -> PushReport:
-    """Send the challenge as committed at ``rev`` (or the working copy) to EvalAI."""
-    from evalai_mirror.validate import summary, validate_source
-
-    committed = None if from_worktree else ctx.repo.commit_source(rev)
-    source: FileSource = worktree(ctx) if committed is None else committed
-    commit = None if committed is None else committed.sha
-    problems = validate_source(source, ctx.config_path)
-    if problems:
-        raise ValidationFailed(
-            f"{source.label} is not a valid challenge: {summary(problems)}",
-            problems=problems,
-            hint="run `evalai-mirror validate` for every problem; nothing was sent",
-        )
-    local = read_source(source, ctx.config_path)
-    with ctx.store.lock():
-        state = ctx.store.load(ctx.branch)
-        pk = find_pk(ctx, state)
-        if pk is None:
-            return _first_push(ctx, source, local, commit, dry_run=dry_run, command=command)
-        check_claim(ctx, pk, force=force)
-        remote = fetch_remote(ctx.client, pk)
-        cmp = compare(state, local, remote)
-        ahead = cmp.remote_ahead()
-        if ahead and not force:
-            raise _refusal(cmp)
-        if committed is not None and not force:
-            _refuse_undoing_a_pull(ctx, cmp, committed)
-        to_send = {r.key: r.local for r in cmp.differing()}
-        report = PushReport(
-            action="nothing",
-            pk=pk,
-            fields=sorted(k for k, v in to_send.items() if v is not MISSING),
-            commit=commit,
-            dry_run=dry_run,
-            forced_over=[r.key for r in ahead],
-            page_url=ctx.client.challenge_page_url(pk),
-        )
-        structural = cmp.structure_changes
-        # One entry per request that changes EvalAI: (what the report says, the fields it
-        # sets, the call).  Built whole before anything is sent, for the write-ahead record.
-        plan: list[tuple[str, dict[str, Any], Callable[[], Any]]] = []
-        known = _known(to_send)
-        if structural:
-            report.action = "zip"
-            report.reason = (
-                f"PATCH cannot express a change to: {'; '.join(structural)}"
-                if state is not None and state.structure
-                else "no record of what EvalAI last received for the zip-only parts "
-                "(first push from this clone), so the whole challenge is uploaded once"
-            )
-
-            def send_zip() -> Any:
-                from evalai_mirror.zipbuild import build_challenge_zip
-
-                return ctx.client.create_or_update(
-                    build_challenge_zip(source), ctx.repository, ctx.branch
-                )
-
-            plan.append(
-                (f"POST create_or_update_github_challenge ({ctx.repository}, zip)", known,
-                 send_zip)
-            )
-        elif report.fields:
-            report.action = "patched"
-            report.reason = "only fields PATCH can express changed"
-            plan.extend(_patch_plan(ctx, pk, remote, known))
-        report.requests = [line for line, _, _ in plan]
-        if dry_run:
-            return report
-        new_state = state or BranchState()
-        new_state.challenge_pk = pk
-        new_state.repository = ctx.repository
-        if cmp.base is not None:
-            new_state.base = dict(cmp.base)  # with our own in-flight values EvalAI holds
-        settle_in_flight(new_state, remote.snapshot)
-        _send_plan(ctx, new_state, plan, report)
-        new_state.base = _known(local.fields)
-        new_state.in_flight = {}
-        new_state.structure = dict(local.structure)
-        new_state.last_push = now_iso()
-        if commit:
-            new_state.last_push_commit = commit
-        new_state.pending = None
-        ctx.store.save(ctx.branch, new_state)
-        if report.action != "nothing":
-            detail = report.reason + (
-                f"; overwrote EvalAI-side edits of {', '.join(report.forced_over)}"
-                if report.forced_over
-                else ""
-            )
-            _log(ctx, "push", pk, report.fields or structural, commit, command, detail)
-        return report
-
-
-def _patch_plan(
-    ctx: Context, pk: int, remote: Remote, known: dict[str, Any]
-) -> list[tuple[str, dict[str, Any], Callable[[], Any]]]:
-    """The PATCH requests that send ``known`` (field key -> value): the challenge's, then one
-    per phase, each with the fields it sets."""
-    body, phase_bodies = model.patch_payloads(known, known)
-    phase_pks = remote.phase_pks
-    plan: list[tuple[str, dict[str, Any], Callable[[], Any]]] = []
-    if body:
-        sets = {k: v for k, v in known.items() if model.split_key(k) == (None, k) and k in body}
-        plan.append((
-            f"PATCH challenge {pk}: {', '.join(sorted(body))}",
-            sets,
-            partial(ctx.client.patch_challenge, pk, body),
-        ))
-    for codename, pbody in sorted(phase_bodies.items()):
-        phase_pk = phase_pks[codename]
-        sets = {
-            k: v for k, v in known.items()
-            if model.split_key(k)[0] == codename and model.split_key(k)[1] in pbody
-        }
-        plan.append((
-            f"PATCH phase {codename} ({phase_pk}): {', '.join(sorted(pbody))}",
-            sets,
-            partial(ctx.client.patch_phase, pk, phase_pk, pbody),
-        ))
-    return plan
-
-
-def _send_plan(
-    ctx: Context,
-    state: BranchState,
-    plan: list[tuple[str, dict[str, Any], Callable[[], Any]]],
-    report: PushReport,
-) -> None:
-    """Send the requests in order, with a write-ahead record: before the first, every value
-    they set is recorded as in flight; after each acknowledged one, the base takes exactly the
-    fields it set.  A request that fails leaves its values in flight (the next run counts them
-    as ours if EvalAI holds them) and raises its error, which then says what reached EvalAI."""
-    if not plan:
-        return
-    for _, sets, _ in plan:
-        state.in_flight.update(sets)
-    ctx.store.save(ctx.branch, state)
-    for index, (line, sets, call) in enumerate(plan):
-        try:
-            call()
-        except ApiError as exc:
-            unsure = exc.status is None  # no answer: the request may have been applied
-            sent = [f for _, done, _ in plan[:index] for f in sorted(done)]
-            failed = sorted(sets)
-            later = [f for _, rest, _ in plan[index + 1:] for f in sorted(rest)]
-            exc.partial = PartialPush(sent=sent, unsure=failed if unsure else [],
-                                      pending=later if unsure else failed + later)
-            if sent or unsure:
-                exc.message = f"{exc.message}; {exc.partial.describe()}"
-            raise
-        for key, value in sets.items():
-            state.base[key] = value
-            state.in_flight.pop(key, None)
-        report.sent.append(line)
-        ctx.store.save(ctx.branch, state)
-
-
-@dataclass
-class PartialPush:
-    """How far a push that failed got: fields EvalAI acknowledged, fields whose request got
-    no answer (they may have been applied), and fields not sent."""
-
-    sent: list[str]
-    unsure: list[str]
-    pending: list[str]
-
-    def describe(self) -> str:
-        parts = []
-        if self.sent:
-            parts.append(f"reached EvalAI: {', '.join(self.sent)}")
-        if self.unsure:
-            parts.append(f"sent, answer lost (may have reached EvalAI): {', '.join(self.unsure)}")
-        if self.pending:
-            parts.append(f"not sent: {', '.join(self.pending)}")
-        return "; ".join(parts)
-
-
-def _first_push(
-    ctx: Context,
-    source: FileSource,
-    local: model.LocalChallenge,
-    commit: str | None,
-    *,
-    dry_run: bool,
-    command: str,
-) -> PushReport:
-    from evalai_mirror.zipbuild import build_challenge_zip
-
-    report = PushReport(
-        action="created",
-        pk=None,
-        fields=sorted(_known(local.fields)),
-        requests=[f"POST create_or_update_github_challenge ({ctx.repository}, zip)"],
-        reason=f"EvalAI has no challenge for {ctx.repository} yet",
-        commit=commit,
-        dry_run=dry_run,
-    )
-    if dry_run:
-        return report
-    ctx.client.create_or_update(build_challenge_zip(source), ctx.repository, ctx.branch)
-    found = ctx.client.find_challenge(ctx.repository)
-    if found is None:
-        raise SyncError(
-            f"EvalAI accepted the challenge but lists none for {ctx.repository}",
-            hint="check the host team (EVALAI_TEAM_PK) owns it, then run `evalai-mirror status`",
-        )
-    pk = int(found["id"])
-    check_claim(ctx, pk)
-    remote = fetch_remote(ctx.client, pk)
-    report.pk = pk
-    report.page_url = ctx.client.challenge_page_url(pk)
-    ctx.store.save(
-        ctx.branch,
-        BranchState(
-            challenge_pk=pk,
-            repository=ctx.repository,
-            base=_known(remote.snapshot),
-            structure=dict(local.structure),
-            last_push=now_iso(),
-            last_push_commit=commit,
-        ),
-    )
-    _log(ctx, "push", pk, ["(created)"], commit, command, report.reason)
-    return report
-
-
-def mark_pending(ctx: Context, commit: str | None) -> None:
-    """Remember that a push did not reach EvalAI; the next push or watch sends it."""
-    with ctx.store.lock():
-        state = ctx.store.load(ctx.branch) or BranchState(repository=ctx.repository)
-        state.pending = commit or "working copy"
-        ctx.store.save(ctx.branch, state)
-
-
 # --------------------------------------------------------------------------- pull
 
 
@@ -644,6 +310,7 @@ class PullReport:
     kept_local: list[str] = field(default_factory=list)  # changed here; push will send them
     conflicts: list[FieldResult] = field(default_factory=list)
     structural: list[str] = field(default_factory=list)  # EvalAI-side changes no file can take
+    held: dict[str, str] = field(default_factory=dict)  # key -> why not written (a shared file)
     diff: str = ""
     commit: str | None = None
     pushed: bool = False
@@ -690,7 +357,7 @@ def pull(
         if fetched is not None and fetched.pk == pk:
             remote = fetched
         else:
-            remote = fetch_remote(ctx.client, pk)
+            remote = read_evalai(ctx, pk)
         # Read the working copy as late as possible: an edit saved while we waited for the
         # lock or for EvalAI is then a local change (or a conflict), never overwritten.
         local = read_source(source, ctx.config_path)
@@ -710,7 +377,12 @@ def pull(
             writes[res.key] = res.value
             if res.state is FieldState.MERGED:
                 report.merged.append(res.key)
-        files = model.render_local_changes(local, source, writes) if writes else {}
+        from evalai_mirror.writeback import plan_local_changes
+
+        planned = plan_local_changes(local, source, writes)
+        files = planned.files
+        report.held = dict(planned.held)
+        writes = {k: v for k, v in writes.items() if k not in planned.held}
         report.written = writes
         report.files = sorted(files)
         if dry_run:
@@ -734,7 +406,7 @@ def pull(
         new_state = state or BranchState()
         base = dict(cmp.base or {})
         for res in cmp.result.fields.values():
-            if res.is_conflict or res.key in report.structural:
+            if res.is_conflict or res.key in report.structural or res.key in report.held:
                 continue
             if res.remote is MISSING:
                 base.pop(res.key, None)
@@ -797,6 +469,32 @@ class StatusReport:
             self.structure_changes
         )
 
+    @property
+    def one_way(self) -> list[tuple[str, str, bool | None]]:
+        """What EvalAI never returns (the evaluation script, each annotation file, the logo's
+        bytes): (part, what it is, changed here since the last push: None when unknown)."""
+        if self.comparison is None:
+            return []
+        local = self.comparison.local.structure
+        sent = self.state.structure if self.state is not None else {}
+        rows: list[tuple[str, str, bool | None]] = []
+        for part, label in catalogue.SENT_ONE_WAY:
+            names = sorted(n for n in set(local) | set(sent)
+                           if n == part or n.startswith(part + "."))
+            for name in names:
+                what = label.format(name.split(".", 1)[1]) if "{}" in label else label
+                changed = None if not sent else sent.get(name) != local.get(name)
+                rows.append((name, what, changed))
+        return rows
+
+    @property
+    def not_compared(self) -> list[str]:
+        """The repository's fields whose EvalAI value this status did not read (EvalAI returns
+        them one request per object; push compares them before a write that sets them)."""
+        if self.comparison is None:
+            return []
+        return sorted(set(self.comparison.local.fields) - set(self.comparison.result.fields))
+
 
 def status(ctx: Context) -> StatusReport:
     """Working copy, base and EvalAI, side by side.  Read-only."""
@@ -819,7 +517,7 @@ def status(ctx: Context) -> StatusReport:
             return report
         report.pk = pk
         report.page_url = ctx.client.challenge_page_url(pk)
-        remote = fetch_remote(ctx.client, pk)
+        remote = read_evalai(ctx, pk)
     except ApiError as exc:
         report.remote_error = f"could not read EvalAI: {exc}"
         return report
@@ -848,7 +546,7 @@ def resolve(ctx: Context, keys: Iterable[str] | None, take: Prefer) -> ResolveRe
             ctx, state, why="; there is nothing to resolve", hint="run `evalai-mirror push` first"
         )
         check_claim(ctx, pk)
-        remote = fetch_remote(ctx.client, pk)
+        remote = read_evalai(ctx, pk)
         local = read_source(source, ctx.config_path)  # as late as possible, as in pull
         cmp = compare(state, local, remote)
         by_key = cmp.result.fields
@@ -893,3 +591,10 @@ def resolve(ctx: Context, keys: Iterable[str] | None, take: Prefer) -> ResolveRe
         ctx.store.save(ctx.branch, new_state)
         _log(ctx, "resolve", pk, report.taken, None, "resolve", f"took {take}")
     return report
+
+
+# push lives in syncpush.py (this module would pass 600 lines); its names stay reachable here
+from evalai_mirror.syncpush import PartialPush as PartialPush  # noqa: E402
+from evalai_mirror.syncpush import PushReport as PushReport  # noqa: E402
+from evalai_mirror.syncpush import mark_pending as mark_pending  # noqa: E402
+from evalai_mirror.syncpush import push as push  # noqa: E402

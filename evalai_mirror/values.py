@@ -192,6 +192,7 @@ def normalise(spec: Field, value: Any) -> Any:
 def to_api(spec: Field, value: Any) -> Any:
     """A snapshot value as a PATCH body carries it (the schema as a JSON string, as EvalAI's
     leaderboard view wants it)."""
+    value = normalise(spec, value)
     if spec.kind is Kind.SCHEMA and value is not None and not isinstance(value, str):
         return json.dumps(value)
     return value

@@ -189,7 +189,7 @@ class Watcher:
     def _fetch(self) -> sync.Remote:
         state = self.ctx.store.load(self.ctx.branch)
         hint = "create it with `evalai-mirror push`; watch goes on polling"
-        return sync.fetch_remote(self.ctx.client, sync.require_pk(self.ctx, state, hint=hint))
+        return sync.read_evalai(self.ctx, sync.require_pk(self.ctx, state, hint=hint))
 
     def _back(self) -> None:
         if self._down:

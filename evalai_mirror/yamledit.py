@@ -112,13 +112,15 @@ def _render_str(value: str, quote: str | None, in_flow: bool) -> str:
     return _quote_double(value)
 
 
-def _render_block(value: str, indent: int, eol: str) -> str | None:
-    """A literal block (``|-``) holding ``value``, or None when a block cannot hold it."""
+def _render_block(value: str, indent: int, eol: str, style: str = "|") -> str | None:
+    """A literal block (``|-``; folded ``>-`` when the old one was folded and ``value`` is one
+    line) holding ``value``, or None when a block cannot hold it."""
     if not value or value != value.strip():
         return None
     lines = value.replace("\r\n", "\n").split("\n")
     body = [(" " * indent + line) if line else "" for line in lines]
-    text = "|-" + eol + eol.join(body)
+    head = ">-" if style == ">" and len(lines) == 1 else "|-"
+    text = head + eol + eol.join(body)
     try:
         import yaml
 
@@ -285,12 +287,18 @@ def set_scalars(
     doc = _Doc(text, style, eol, filename)
     splices: list[_Edit] = []
     for order, (path, value) in enumerate(edits.items()):
-        splices.append(_plan(doc, root, tuple(path), value, order))
+        splices.extend(_plan(doc, root, tuple(path), value, order))
     out = text
     for edit in sorted(splices, key=lambda e: (e.start, e.order), reverse=True):
         out = out[: edit.start] + edit.text + out[edit.end :]
     _verify(text, out, edits, filename)
     return out
+
+
+set_values = set_scalars
+"""Lists and mappings too: only the scalars that change are rewritten where the shape stays
+(same keys, same length); otherwise that list or mapping is written again in its own style
+(flow stays flow, block stays block) and nothing around it changes."""
 
 
 def _learn_styles(node: Any, text: str, style: _Style) -> None:
@@ -306,7 +314,7 @@ def _learn_styles(node: Any, text: str, style: _Style) -> None:
             stack.extend(reversed(current.value))
 
 
-def _plan(doc: _Doc, root: Any, path: YamlPath, value: Any, order: int) -> _Edit:
+def _plan(doc: _Doc, root: Any, path: YamlPath, value: Any, order: int) -> list[_Edit]:
     filename = doc.filename
     if not path:
         raise ConfigError("cannot replace the whole document", path=filename)
@@ -320,7 +328,7 @@ def _plan(doc: _Doc, root: Any, path: YamlPath, value: Any, order: int) -> _Edit
             found = _find_key(node, str(part))
             if found is None:
                 if depth == len(path) - 1:
-                    return _insert(doc, node, str(part), value, order)
+                    return [_insert(doc, node, str(part), value, order)]
                 raise ConfigError(
                     f"{_show(path[: depth + 1])} is missing",
                     path=filename,
@@ -348,15 +356,129 @@ def _plan(doc: _Doc, root: Any, path: YamlPath, value: Any, order: int) -> _Edit
                 line=_line(node) if node is not None else None,
                 hint="check the structure of the file",
             )
-    if _kind(node) != "scalar":
-        what = {"map": "a mapping", "seq": "a list"}.get(_kind(node), "not a plain value")
+    if _kind(node) not in ("scalar", "map", "seq"):
         raise ConfigError(
-            f"{_show(path)} is {what} and not a single value",
+            f"{_show(path)} is not a plain value, list or mapping",
             path=filename,
             line=_line(key_node if key_node is not None else node),
             hint="edit it by hand",
         )
-    return _replace(doc, node, key_node, value, parent_flow, order)
+    return _plan_value(doc, node, key_node, value, parent_flow, order)
+
+
+def _is_collection(value: Any) -> bool:
+    return isinstance(value, (list, dict))
+
+
+def _plan_value(
+    doc: _Doc, node: Any, key_node: Any, value: Any, in_flow: bool, order: int
+) -> list[_Edit]:
+    """The splices that make ``node`` hold ``value``: scalar by scalar while the shape stays."""
+    kind = _kind(node)
+    if kind == "scalar":
+        if not _is_collection(value):
+            if node.style not in ("|", ">") and _loads_as(
+                doc.text[int(node.start_mark.index) : int(node.end_mark.index)], value
+            ):
+                return []
+            return [_replace(doc, node, key_node, value, in_flow, order)]
+        return [_rewrite(doc, node, key_node, value, order)]
+    flow = bool(node.flow_style)
+    if kind == "map" and isinstance(value, dict):
+        pairs = {str(k.value): (k, v) for k, v in node.value if _kind(k) == "scalar"}
+        if len(pairs) == len(node.value) and set(pairs) == {str(k) for k in value}:
+            edits: list[_Edit] = []
+            for key, (child_key, child) in pairs.items():
+                edits.extend(_plan_value(doc, child, child_key, value[key], flow, order))
+            return edits
+    if kind == "seq" and isinstance(value, list) and len(value) == len(node.value) and value:
+        edits = []
+        for child, item in zip(node.value, value, strict=True):
+            edits.extend(_plan_value(doc, child, None, item, flow, order))
+        return edits
+    return [_rewrite(doc, node, key_node, value, order)]
+
+
+def _flow_quote(node: Any) -> str | None:
+    """The quote the strings inside a collection use (None: plain)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        kind = _kind(current)
+        if kind == "scalar":
+            if current.style in ("'", '"'):
+                return str(current.style)
+        elif kind == "map":
+            for k, v in current.value:
+                stack.extend((v, k))
+        elif kind == "seq":
+            stack.extend(reversed(current.value))
+    return None
+
+
+def render_flow(value: Any, *, quote: str | None = None, style: _Style | None = None) -> str:
+    """``value`` in YAML flow style (``[a, b]``, ``{k: v}``), strings quoted with ``quote``."""
+    if isinstance(value, dict):
+        inner = ", ".join(
+            f"{render_flow(str(k), quote=quote, style=style)}: "
+            f"{render_flow(v, quote=quote, style=style)}"
+            for k, v in value.items()
+        )
+        return "{" + inner + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(render_flow(v, quote=quote, style=style) for v in value) + "]"
+    if isinstance(value, str) and quote == '"':
+        return _quote_double(value)
+    return render_scalar(value, quote=quote, in_flow=True, style=style)
+
+
+def _render_block_value(value: Any, indent: int, eol: str, quote: str | None,
+                        style: _Style) -> str:
+    """``value`` as a block list or mapping whose first line starts at the cursor and whose
+    other lines are indented by ``indent``."""
+    pad = " " * indent
+    lines: list[str] = []
+    if isinstance(value, list):
+        for item in value:
+            if isinstance(item, dict) and item:
+                inner = _render_block_value(item, indent + 2, eol, quote, style)
+                lines.append("- " + inner)
+            else:
+                lines.append("- " + render_flow(item, quote=quote, style=style))
+    else:
+        for key, item in value.items():
+            head = render_scalar(str(key), style=style) + ":"
+            if isinstance(item, list) and item and all(isinstance(i, dict) for i in item):
+                inner = _render_block_value(item, indent, eol, quote, style)
+                lines.append(head + eol + pad + inner)
+            else:
+                lines.append(head + " " + render_flow(item, quote=quote, style=style))
+    return (eol + pad).join(lines)
+
+
+def _rewrite(doc: _Doc, node: Any, key_node: Any, value: Any, order: int) -> _Edit:
+    """``node`` written again whole, in its own style (flow stays flow, block stays block)."""
+    text = doc.text
+    quote = _flow_quote(node) if _kind(node) != "scalar" else None
+    block = _kind(node) in ("map", "seq") and not node.flow_style
+    if block and _is_collection(value) and value:
+        start = int(node.start_mark.index)
+        end = _last_content_end(text, node)
+        indent = int(node.start_mark.column)
+        return _Edit(start, end, _render_block_value(value, indent, doc.eol, quote, doc.style),
+                     order)
+    new = render_flow(value, quote=quote, style=doc.style)
+    start, end = int(node.start_mark.index), int(node.end_mark.index)
+    if block:  # an emptied block list or mapping: `key: []`, right after the key's colon
+        end = _last_content_end(text, node)
+        if key_node is not None:
+            start = text.index(":", int(key_node.end_mark.index)) + 1
+            return _Edit(start, end, " " + new, order)
+    if _kind(node) == "scalar" and (start == end or not text[start:end].strip()):
+        if key_node is not None:
+            colon = text.index(":", int(key_node.end_mark.index))
+            return _Edit(colon + 1, end, " " + new, order)
+    return _Edit(start, end, new, order)
 
 
 def _replace(
@@ -383,7 +505,7 @@ def _replace(
             lines = [line for line in span.split("\n")[1:] if line.strip()]
             indent = len(lines[0]) - len(lines[0].lstrip(" ")) if lines else 0
             least = 1 if key_node is None else int(key_node.start_mark.column) + 1
-            new = _render_block(value, max(indent, least), doc.eol)
+            new = _render_block(value, max(indent, least), doc.eol, str(node.style))
         if new is None:
             new = render_scalar(value, in_flow=in_flow, style=style)
         return _Edit(start, end, prefix + new + trailing, order)
@@ -404,7 +526,16 @@ def _insert(doc: _Doc, mapping: Any, key: str, value: Any, order: int) -> _Edit:
     end = _last_content_end(text, mapping)
     newline = text.find("\n", end)
     key_text = render_scalar(key)
-    line = " " * indent + key_text + ": " + render_scalar(value, style=doc.style) + eol
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        rendered = eol + " " * (indent + 2) + _render_block_value(
+            value, indent + 2, eol, _flow_quote(mapping), doc.style
+        )
+        line = " " * indent + key_text + ":" + rendered + eol
+    elif _is_collection(value):
+        rendered = render_flow(value, style=doc.style)
+        line = " " * indent + key_text + ": " + rendered + eol
+    else:
+        line = " " * indent + key_text + ": " + render_scalar(value, style=doc.style) + eol
     if newline == -1:
         return _Edit(len(text), len(text), eol + line[: -len(eol)], order)
     return _Edit(newline + 1, newline + 1, line, order)
@@ -467,7 +598,8 @@ def _verify(before: str, text: str, edits: Mapping[YamlPath, Any], filename: str
     edited = {tuple(path) for path in edits}
     for path in sorted(set(old) | set(new), key=repr):
         was, now = old.get(path, KeyError), new.get(path, KeyError)
-        if path in edited or _same_value(now, was) or repr(now) == repr(was):  # repr: nan
+        under = any(path[: len(e)] == e for e in edited)
+        if under or _same_value(now, was) or repr(now) == repr(was):  # repr: nan
             continue
         from . import yamlload
 

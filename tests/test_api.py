@@ -213,23 +213,31 @@ def test_post_and_patch_not_retried(created: tuple[Any, int], fixture_copy: Path
     assert len(_requests(sandbox, "PATCH", "")) == 1
 
 
-def test_fetch_remote_asks_for_challenge_and_phases_at_once(created: tuple[Any, int]) -> None:
+def test_fetch_remote_asks_for_challenge_phases_and_splits_at_once(
+    created: tuple[Any, int], tmp_path: Any
+) -> None:
+    from evalai_mirror.fetch import IdCache
     from evalai_mirror.sync import fetch_remote
 
     sandbox, pk = created
+    cache = IdCache(tmp_path, sandbox.url)
+    with _client(sandbox) as client:
+        fetch_remote(client, pk, cache=cache)  # learns what the split list's pks stand for
     sandbox.clear_requests()
     sandbox.add_fault("GET", rf"/challenge/{pk}$", "delay", 1, 0.5)
     sandbox.add_fault("GET", "challenge_phase$", "delay", 1, 0.5)
+    sandbox.add_fault("GET", "challenge_phase_split$", "delay", 1, 0.5)
     with _client(sandbox) as client:
-        remote = fetch_remote(client, pk)
-        assert client.stats.requests == 2
+        remote = fetch_remote(client, pk, cache=cache)
+        assert client.stats.requests == 3
     assert remote.challenge["id"] == pk and set(remote.phase_pks) == {"dev", "test"}
-    first, second = sorted(sandbox.requests(), key=lambda r: r.time)
-    assert {first.path.rsplit("/", 1)[-1], second.path.rsplit("/", 1)[-1]} == {
-        str(pk),
-        "challenge_phase",
-    }
-    assert second.time < first.time + first.duration  # the second arrived before the first ended
+    assert remote.snapshot["splits.dev.train_split.visibility"] == 1
+    assert remote.snapshot["leaderboards.1.schema"]["default_order_by"] == "Total"
+    requests = sorted(sandbox.requests(), key=lambda r: r.time)
+    assert {r.path.rsplit("/", 1)[-1] for r in requests} == {
+        str(pk), "challenge_phase", "challenge_phase_split"}
+    first = requests[0]
+    assert all(r.time < first.time + first.duration for r in requests[1:])  # one round trip
 
 
 def test_fetch_remote_error_of_either_request_is_raised(created: tuple[Any, int]) -> None:

@@ -74,3 +74,15 @@ def test_schema_written_as_json_text_equals_the_mapping() -> None:
 def test_readme_table_has_a_row_per_field() -> None:
     table = cat.readme_table()
     assert len(table.strip().splitlines()) == len(cat.FIELDS) + 2
+
+
+def test_readme_field_table_is_the_catalogues() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    start = readme.index("<!-- field table:")
+    start = readme.index("\n", start) + 1
+    end = readme.index("<!-- end of field table -->")
+    assert readme[start:end] == cat.readme_table(), (
+        "regenerate the README's field table from catalogue.readme_table()"
+    )

@@ -11,10 +11,12 @@ import pytest
 import yaml
 from conftest import API_SAMPLES, FIXTURE
 
+from evalai_mirror import catalogue as cat
 from evalai_mirror import challenge as ch
 from evalai_mirror.errors import ConfigError, SyncError
 from evalai_mirror.fsutil import atomic_write_bytes
 from evalai_mirror.merge import MISSING, FieldState, merge
+from evalai_mirror.remotemodel import Pks, plan_requests
 from evalai_mirror.source import MappingSource, WorkTreeSource
 
 CONFIG = "challenge_config.yaml"
@@ -51,7 +53,10 @@ def test_keys() -> None:
     keys = ["title", "description", "terms_and_conditions", "phases.dev.description",
             "phases.dev.name", "leaderboard_description"]
     assert ch.text_keys(keys) == {"description", "terms_and_conditions", "phases.dev.description"}
-    assert len(ch.CHALLENGE_FIELDS) == 12 and len(ch.PHASE_FIELDS) == 13
+    assert ch.split_key("splits.dev.train.visibility") == ("split dev/train", "visibility")
+    assert ch.split_key("leaderboards.1.schema") == ("leaderboard 1", "schema")
+    assert ch.CHALLENGE_FIELDS == tuple(cat.fields(cat.Scope.CHALLENGE))
+    assert ch.PHASE_FIELDS == tuple(cat.fields(cat.Scope.PHASE))
 
 
 @pytest.mark.parametrize(
@@ -111,6 +116,8 @@ FIXTURE_OWN_TEXTS = {
     "leaderboard_description",
     "phases.dev.description",
     "phases.test.description",
+    "phases.dev.submission_meta_attributes",
+    "phases.test.submission_meta_attributes",
 }
 """The fixture's texts are its own; the recorded challenge was made with other words."""
 
@@ -120,7 +127,11 @@ def test_fixture_reads_like_evalai_after_a_push() -> None:
     texts, then its title was edited: every other value reads the same."""
     local = ch.read_local(WorkTreeSource(FIXTURE))
     remote = recorded_remote()
-    assert set(local.fields) == set(remote)
+    # the challenge detail and phase list return every challenge and phase field but prizes
+    # and sponsors (their own GETs); splits, leaderboards and dataset splits come from others
+    scopes = {cat.Scope.CHALLENGE, cat.Scope.PHASE}
+    read = {k for k in local.fields if (p := cat.parse_key(k)) and p.scope in scopes}
+    assert set(remote) == read - {"prizes", "sponsors"}
     differing = {k for k in remote if local.fields[k] != remote[k]}
     assert differing == {"title"} | FIXTURE_OWN_TEXTS
     assert remote["title"] == local.fields["title"] + " (edited)"
@@ -213,14 +224,21 @@ def test_structure_digests_see_only_what_the_zip_changes() -> None:
         return d
 
     assert changed(synced_only) == set()
-    assert changed(lambda d: {**d, "tags": ["cv"]}) == {"other"}
-    assert changed(lambda d: (d["leaderboard"][0]["schema"]["labels"].append("X"), d)[1]) == {
-        "leaderboard"}
-    assert changed(lambda d: (d["dataset_splits"][0].update(name="N"), d)[1]) == {"dataset_splits"}
-    assert changed(lambda d: (d["challenge_phase_splits"][0].update(visibility=3), d)[1]) == {
-        "challenge_phase_splits"}
+    # every synced field is changed by a request of its own, not the zip
+    assert changed(lambda d: {**d, "tags": ["cv"], "max_team_members": 3}) == set()
+    assert changed(lambda d: (d["leaderboard"][0]["schema"]["labels"].append("X"), d)[1]) == set()
+    assert changed(lambda d: (d["dataset_splits"][0].update(name="N"), d)[1]) == set()
+    assert changed(lambda d: (d["challenge_phase_splits"][0].update(visibility=3), d)[1]) == set()
     assert changed(lambda d: (d["challenge_phases"][0].pop("submission_meta_attributes"), d)[1]
-                   ) == {"phases"}
+                   ) == set()
+    # adding or removing a leaderboard, split or phase split, or other keys, needs the zip
+    assert changed(lambda d: {**d, "not_a_field": 1}) == {"other"}
+    assert changed(lambda d: (d["leaderboard"].append({"id": 2, "schema": {}}), d)[1]) == {
+        "leaderboard"}
+    assert changed(lambda d: (d["dataset_splits"][0].update(codename="n"), d)[1]) == {
+        "dataset_splits"}
+    assert changed(lambda d: (d["challenge_phase_splits"].pop(), d)[1]) == {
+        "challenge_phase_splits"}
     assert changed(lambda d: (d["challenge_phases"][0].update(id=7), d)[1]) == {"phases"}
 
     files = fixture_files()
@@ -271,29 +289,47 @@ def test_from_remote_shapes() -> None:
     assert remote["phases.dev.max_submissions_per_day"] == 5
     assert remote["phases.test.leaderboard_public"] is True
     assert remote["description"].startswith("<p>Random number")
-    assert len(remote) == 12 + 2 * 13
+    assert len(remote) == len(ch.CHALLENGE_FIELDS) - 2 + 2 * len(ch.PHASE_FIELDS)
+    assert remote["tags"] == [] and remote["domain"] is None
+    assert remote["phases.dev.max_concurrent_submissions_allowed"] == 3
 
 
-def test_patch_payloads_split_challenge_and_phases() -> None:
+def test_plan_requests_one_per_object_and_kind() -> None:
     snapshot = {
         "title": "New",
         "end_date": "2100-01-01T00:00:00Z",
         "phases.dev.max_submissions_per_day": 7,
         "phases.dev.start_date": "2019-01-19 00:00:00",
         "phases.test.name": "T",
-        "phases.gone.name": MISSING,
+        "tags": ["a", "b"],
+        "domain": "CV",
+        "splits.dev.train.visibility": 1,
+        "leaderboards.1.schema": {"labels": ["A"], "default_order_by": "A"},
+        "dataset_splits.train.name": "Train",
+        "prizes": [],
     }
-    body, phases = ch.patch_payloads(snapshot, [*snapshot, "not_in_snapshot"])
-    assert body == {"title": "New", "end_date": "2100-01-01T00:00:00Z"}
-    assert phases == {
-        "dev": {"max_submissions_per_day": 7, "start_date": "2019-01-19T00:00:00Z"},
-        "test": {"name": "T"},
+    pks = Pks(phases={"dev": 11, "test": 12}, splits={("dev", "train"): 21},
+              leaderboards={"1": 31}, dataset_splits={"train": 41})
+    keys = [k for k in snapshot if k != "domain"]
+    requests, zip_only = plan_requests(5, snapshot, keys, pks)
+    got = {(r.write, r.pk): r.body for r in requests}
+    assert got == {
+        (cat.Write.CHALLENGE, 5): {"title": "New", "end_date": "2100-01-01T00:00:00Z"},
+        (cat.Write.PHASE, 11): {"max_submissions_per_day": 7, "start_date": "2019-01-19T00:00:00Z"},
+        (cat.Write.PHASE, 12): {"name": "T"},
+        (cat.Write.TAGS_DOMAIN, 5): {"list_tags": ["a", "b"], "domain": "CV"},
+        (cat.Write.PHASE_SPLIT, 21): {"visibility": 1},
+        (cat.Write.LEADERBOARD, 31): {"schema": '{"labels": ["A"], "default_order_by": "A"}'},
+        (cat.Write.DATASET_SPLIT, 41): {"name": "Train"},
     }
-    assert ch.to_api_value("start_date", dt.datetime(2020, 1, 1)) == "2020-01-01T00:00:00Z"
-
-
-# --------------------------------------------------------------------------- writing back
-
+    assert zip_only == ["prizes"]
+    # EvalAI's tags-and-domain request cannot clear a domain: that takes the zip
+    no_domain = {**snapshot, "domain": None}
+    requests, zip_only = plan_requests(5, no_domain, ["tags"], pks)
+    assert requests == [] and zip_only == ["tags"]
+    # an object EvalAI does not have yet: only the zip can add it
+    assert plan_requests(5, {"phases.new.name": "N"}, ["phases.new.name"], pks)[1] == [
+        "phases.new.name"]
 
 def apply(source_files: dict[str, bytes], written: dict[str, bytes]) -> MappingSource:
     return MappingSource({**source_files, **written})
@@ -302,7 +338,8 @@ def apply(source_files: dict[str, bytes], written: dict[str, bytes]) -> MappingS
 def test_pulling_the_recorded_remote_changes_one_line(fixture_copy: Path) -> None:
     source = WorkTreeSource(fixture_copy)
     local = ch.read_local(source)
-    remote = {**recorded_remote(), **{k: local.fields[k] for k in FIXTURE_OWN_TEXTS}}
+    remote = {**local.fields, **recorded_remote(),
+              **{k: local.fields[k] for k in FIXTURE_OWN_TEXTS}}
     result = merge(local.fields, local.fields, remote, text_keys=ch.text_keys(local.fields))
     assert result.to_local == {"title": "Random Number Generator Challenge (edited)"}
     written = ch.render_local_changes(local, source, result.to_local)
@@ -423,11 +460,12 @@ def test_a_phase_on_one_side_only_cannot_be_written() -> None:
 
 def test_merge_states_over_real_snapshots() -> None:
     local = ch.read_local(MappingSource(fixture_files()))
-    remote = recorded_remote()
+    remote = {**local.fields, **recorded_remote()}
     base = dict(local.fields)
     edited_local = {**local.fields, "phases.dev.max_submissions": 60}
     result = merge(base, edited_local, remote, text_keys=ch.text_keys(remote))
     assert result.fields["title"].state is FieldState.REMOTE
     assert result.fields["phases.dev.max_submissions"].state is FieldState.LOCAL
-    body, phases = ch.patch_payloads(result.to_remote, result.to_remote)
-    assert body == {} and phases == {"dev": {"max_submissions": 60}}
+    requests, zip_only = plan_requests(1, result.to_remote, result.to_remote, Pks({"dev": 1}))
+    assert [(r.write, r.body) for r in requests] == [(cat.Write.PHASE, {"max_submissions": 60})]
+    assert zip_only == []

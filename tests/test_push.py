@@ -105,7 +105,7 @@ def test_a_title_edit_is_one_patch_and_a_second_push_sends_nothing(
     ]
     assert sandbox_env.get_challenge(created)["title"] == "A Better Title"
     assert "by PATCH" in out and f"PATCH challenge {created}: title" in out
-    assert "3 requests" in out  # two reads and the PATCH
+    assert "2 requests" in out  # the challenge's GET (what it would set) and the PATCH
 
     sandbox_env.clear_requests()
     code, out, _ = cli("push")
@@ -245,11 +245,23 @@ def test_an_evalai_side_edit_not_pulled_makes_the_push_refuse(
     sandbox_env.clear_requests()
     set_title(challenge_repo, "Local Title")
     commit_all(challenge_repo, "retitle")
+    # the title's PATCH sets the title alone: EvalAI's short_description stays
+    code, out, err = cli("push")
+    assert code == 0, out + err
+    after = sandbox_env.get_challenge(created)
+    assert after["title"] == "Local Title"
+    assert after["short_description"] == "Edited in the EvalAI UI"
+    # a commit that needs the zip (which sets every field) is refused, naming the field
+    annotation = challenge_repo / "annotations" / "test_annotations_devsplit.json"
+    annotation.write_text(annotation.read_text() + "\n")
+    set_title(challenge_repo, "Local Title 2")
+    commit_all(challenge_repo, "new annotations")
+    sandbox_env.clear_requests()
     before = sandbox_env.get_challenge(created)
 
     code, _, err = cli("push")
     assert code == 1
-    assert "short_description" in err and "evalai-mirror pull" in err
+    assert "short_description" in err and "zip" in err and "evalai-mirror pull" in err
     assert changes(sandbox_env) == []
     assert sandbox_env.get_challenge(created) == before
 
@@ -257,7 +269,7 @@ def test_an_evalai_side_edit_not_pulled_makes_the_push_refuse(
     assert code == 0, out + err
     assert "overwrote EvalAI-side edits of short_description" in err
     after = sandbox_env.get_challenge(created)
-    assert after["title"] == "Local Title"
+    assert after["title"] == "Local Title 2"
     assert after["short_description"] == "Guess a hidden sequence of random numbers; each submission is scored"
 
 
@@ -398,8 +410,8 @@ def test_a_pulled_value_not_committed_yet_is_not_undone_by_pushing_an_older_comm
     page.write_text(page.read_text() + "<p>One more paragraph.</p>\n")
     git(repo, "commit", "-q", "--no-verify", "-am", "describe more")
     sandbox_env.edit_challenge(pk, title="Edited On EvalAI")
-    with pytest.raises(RefusedError):
-        sync_once("push")
+    assert sync_once("push").fields == ["description"]  # its PATCH leaves the title alone
+    assert sandbox_env.get_challenge(pk)["title"] == "Edited On EvalAI"
     assert sync_once("pull").written == {"title": "Edited On EvalAI"}
     sandbox_env.clear_requests()
 
@@ -411,7 +423,7 @@ def test_a_pulled_value_not_committed_yet_is_not_undone_by_pushing_an_older_comm
     assert sandbox_env.get_challenge(pk)["title"] == "Edited On EvalAI"
     commit_all(repo, "take EvalAI's title")
     report = sync_once("push")
-    assert report.fields == ["description"]
+    assert report.fields == []
     assert sandbox_env.get_challenge(pk)["title"] == "Edited On EvalAI"
 
 

@@ -313,7 +313,7 @@ def test_repo_settings_defaults() -> None:
     assert repo.branch_syncs("challenge") and repo.branch_syncs("challenge-2025")
     assert not repo.branch_syncs("main") and not repo.branch_syncs("Challenge")
     assert not repo.branch_syncs("my-challenge")
-    assert repo.poll_interval == 4.5 and repo.config == "challenge_config.yaml"
+    assert repo.poll_interval == 6.5 and repo.config == "challenge_config.yaml"
 
 
 def test_repo_settings_file_read(tmp_path: Path) -> None:

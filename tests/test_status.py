@@ -23,7 +23,11 @@ def test_in_sync_after_first_push(
     out = capsys.readouterr().out
     assert f"EvalAI challenge {pk}" in out
     assert f"/web/challenges/challenge-page/{pk}/overview" in out
-    assert "everything is in sync" in out
+    # what status did not compare (read one request per split) is named, never "in sync"
+    assert "every compared value is in sync" in out and "everything is in sync" not in out
+    assert "not compared by status" in out and "leaderboard_decimal_precision" in out
+    assert "sent one way: EvalAI does not return these" in out
+    assert "the test annotation file of phase dev: unchanged since the last push" in out
     assert "last pull  never" in out and "pending    none" in out
     # the table fits in 100 columns even with the HTML fields in it
     assert max(len(line) for line in out.splitlines() if "challenge-page" not in line) <= 100
@@ -315,3 +319,22 @@ def test_colour_on_a_real_terminal_unless_no_color(
     assert code == 2 and "\033[32mchanged here" in out
     code, out = _run_on_terminal(["status"], repo, {**env, "NO_COLOR": "1"})
     assert code == 2 and "changed here" in out and "\033[" not in out
+
+
+def test_what_evalai_does_not_return_is_shown_as_sent_one_way(
+    pushed_repo: tuple[Path, int],
+    run_cli: RunCli,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repo, _pk = pushed_repo
+    annotation = repo / "annotations" / "test_annotations_testsplit.json"
+    annotation.write_text(annotation.read_text() + "\n")
+    code, data = status_json(run_cli, repo, capsys)
+    assert code == 2
+    one_way = {e["part"]: e["changed_here_since_last_push"] for e in data["sent_one_way"]}
+    assert one_way == {"evaluation_script": False, "annotations.dev": False,
+                       "annotations.test": True, "image": False}
+    assert "splits.dev.train_split.leaderboard_decimal_precision" in data["not_compared"]
+    assert run_cli(["status"], cwd=repo) == 2
+    out = capsys.readouterr().out
+    assert "the test annotation file of phase test: changed here since the last push" in out

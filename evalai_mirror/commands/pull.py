@@ -70,10 +70,18 @@ def show_value(value: Any) -> str:
     return shown
 
 
-def _phases(keys: Iterable[str]) -> list[str]:
+def _groups(keys: Iterable[str]) -> list[str]:
     from evalai_mirror.challenge import split_key
 
-    return sorted({codename for codename, _ in map(split_key, keys) if codename is not None})
+    found = set()
+    for group, name in map(split_key, keys):
+        if group is None:
+            found.add(name)
+        elif " " in group:
+            found.add(group)
+        else:
+            found.add(f"phase {group}")
+    return sorted(found)
 
 
 def report_lines(report: PullReport) -> list[tuple[str, str]]:
@@ -96,12 +104,31 @@ def report_lines(report: PullReport) -> list[tuple[str, str]]:
             )
         )
     if report.structural:
-        missing = _phases(report.structural)
+        missing = _groups(report.structural)
         lines.append(
             (
                 "warn",
-                f"phase {', '.join(missing)} exists on one side only; a pull cannot add or remove "
-                "a phase (edit challenge_config.yaml and push to change the set of phases)",
+                f"{', '.join(missing)} exists on one side only; a pull cannot add or remove "
+                "a phase, leaderboard or split (edit challenge_config.yaml and push: the zip "
+                "upload changes the set of them)",
+            )
+        )
+    by_file: dict[str, list[str]] = {}
+    for key, why in sorted(report.held.items()):
+        by_file.setdefault(why.split(" also holds ")[0], []).append(key)
+    for path, keys in sorted(by_file.items()):
+        lines.append(
+            (
+                "warn",
+                f"{path} serves {', '.join(keys)}, and EvalAI now holds different text for "
+                "them: not written (one decision for the file; every other value was)",
+            )
+        )
+        lines.append(
+            (
+                "warn",
+                f"  give each field its own file in challenge_config.yaml, or take one side with "
+                f"`evalai-mirror resolve {keys[0]} --take remote|local`",
             )
         )
     for res in report.conflicts:
@@ -126,7 +153,7 @@ def report_lines(report: PullReport) -> list[tuple[str, str]]:
                 "`evalai-mirror resolve`",
             )
         )
-    if not report.written and not report.conflicts and not report.structural:
+    if not (report.written or report.conflicts or report.structural or report.held):
         lines.append(("info", f"up to date with EvalAI challenge {report.pk}"))
     if report.commit:
         from evalai_mirror.sync import commit_message

@@ -176,6 +176,11 @@ def report_json(report: sync.StatusReport, uncommitted: set[str], exit_code: int
         "drift": exit_code == EXIT_DRIFT,
         "fields": fields,
         "structure_changes": report.structure_changes,
+        "sent_one_way": [
+            {"part": part, "what": what, "changed_here_since_last_push": changed}
+            for part, what, changed in report.one_way
+        ],
+        "not_compared": report.not_compared,
         "exit_code": exit_code,
     }
 
@@ -261,8 +266,33 @@ def _table(report: sync.StatusReport, uncommitted: set[str], changed_only: bool)
         ui.out(line)
 
 
+def _one_way(report: sync.StatusReport) -> None:
+    if report.one_way:
+        ui.out()
+        ui.out(ui.colour("sent one way: EvalAI does not return these", "bold"))
+        for _part, what, changed in report.one_way:
+            said = {None: "not known (no push recorded from this clone)",
+                    True: "changed here since the last push",
+                    False: "unchanged since the last push"}[changed]
+            ui.out(f"  {what}: {said}")
+    if report.not_compared:
+        groups = sorted({key.rsplit(".", 1)[-1] for key in report.not_compared})
+        ui.out()
+        ui.out(f"not compared by status ({len(report.not_compared)} values): EvalAI returns "
+               "them one request per object;")
+        ui.out("  push compares them before any write that sets them:")
+        line = " "
+        for name in groups:
+            if len(line) + len(name) + 2 > 78:
+                ui.out(line.rstrip(","))
+                line = " "
+            line += f" {name},"
+        ui.out(line.rstrip(","))
+
+
 def _summary(report: sync.StatusReport, uncommitted: set[str]) -> None:
     counts = Counter(res.state for res in report.rows)
+    _one_way(report)
     if report.structure_changes:
         ui.out()
         ui.out(
@@ -272,7 +302,9 @@ def _summary(report: sync.StatusReport, uncommitted: set[str]) -> None:
     ui.out()
     drifted = {s: n for s, n in counts.items() if s is not FieldState.IN_SYNC}
     if not drifted and not report.structure_changes:
-        ui.out(ui.colour("everything is in sync", "green"))
+        what = "every compared value is in sync" if report.not_compared else (
+            "everything is in sync")
+        ui.out(ui.colour(what, "green"))
         return
     parts = [f"{n} {SHORT_STATE[s]}" for s, n in sorted(drifted.items(), key=lambda i: i[0].value)]
     if parts:

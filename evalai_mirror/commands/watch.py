@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         metavar="SECONDS",
         help="seconds between polls (default: poll_interval in .evalai-mirror.yml, else "
-        "4.5: 2 requests a poll keeps watch under half of EvalAI's 60 requests a minute)",
+        "6.5: 3 requests a poll keeps watch under half of EvalAI's 60 requests a minute)",
     )
     parser.add_argument(
         "--prefer",
@@ -65,7 +65,7 @@ def _interval(args: argparse.Namespace, configured: float) -> float:
     interval = configured if args.interval is None else float(args.interval)
     if not interval > 0:
         raise UsageError(f"--interval {args.interval} is not a positive number of seconds",
-                         hint="e.g. --interval 4.5")
+                         hint="e.g. --interval 6.5")
     rate = REQUESTS_PER_POLL * 60 / interval
     if rate > EVALAI_LIMIT_PER_MINUTE / 2:
         ui.warn(
