@@ -3,3 +3,6 @@
 from __future__ import annotations
 
 __version__ = "0.1.0"
+# The project's published home (its README, and where pre-commit fetches the hooks).  Not known
+# for certain yet: this is the one place to change it.
+PROJECT_URL = "https://github.com/evalai-mirror/evalai-mirror"

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Protocol, cast
 
 from evalai_mirror import __version__, ui
-from evalai_mirror.errors import MirrorError, UsageError
+from evalai_mirror.errors import MirrorError, RefusedError, UsageError
 
 # name -> (module, one-line help).  Order is the order `--help` lists them in.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -135,6 +135,23 @@ def _chdir(folder: str) -> None:
         ) from exc
 
 
+def _annotate(command: str, exc: MirrorError) -> None:
+    """In a GitHub Actions run, the same error as an annotation on the run (and in the job
+    summary), so that a failed workflow says why on its page; a refusal links to the fields."""
+    from evalai_mirror import ghactions
+
+    if not ghactions.active():
+        return
+    text = str(exc)
+    if isinstance(exc, RefusedError):
+        text += f"\nWhat each field is and where it lives: {ghactions.FIELDS_URL}"
+    title = f"evalai-mirror {command} " + (
+        "refused" if isinstance(exc, RefusedError) else "failed"
+    )
+    ui.out(ghactions.command("error", text, title=title))
+    ghactions.add_summary(f"### {title}\n\n" + text.replace("\n", "\n\n"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(args_list)
@@ -148,6 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _load(args.command).run(args)
     except MirrorError as exc:
         ui.err(ui.colour("error: ", "red", sys.stderr) + str(exc))
+        _annotate(args.command, exc)
         return exc.exit_code
     except KeyboardInterrupt:
         ui.err("interrupted")

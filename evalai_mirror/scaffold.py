@@ -2,26 +2,28 @@
 
 The template lives in ``evalai_mirror/templates/`` (package data): ``challenge/`` is copied as it
 is, apart from a few markers (``__HOOKS_REPO__``, ``__HOOKS_REV__``, ``__TITLE__``, ...) and the
-title line of ``challenge_config.yaml``; ``workflows/evalai-mirror.yml`` becomes
-``.github/workflows/evalai-mirror.yml`` when asked for.  :func:`render` is pure (template in,
+title line of ``challenge_config.yaml``; the GitHub Actions workflows in ``workflows/`` (push,
+pull request validation, scheduled pull) go to ``.github/workflows/`` when asked for.  :func:`render` is pure (template in,
 files out); :func:`create` writes them and makes the first commit, all or nothing.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from evalai_mirror import __version__
+from evalai_mirror import PROJECT_URL, __version__
 from evalai_mirror.errors import UsageError
+from evalai_mirror.settings import DEFAULT_BRANCHES
 
 if TYPE_CHECKING:
     import sys
@@ -31,14 +33,16 @@ if TYPE_CHECKING:
     else:
         from importlib.abc import Traversable
 
-# Where pre-commit fetches this project's hooks from.  The project's published URL is not known
-# yet: this placeholder is the one place to change it (``init --hooks-repo`` overrides it).
-HOOKS_REPO_URL = "https://github.com/evalai-mirror/evalai-mirror"
+# Where pre-commit fetches this project's hooks from (``init --hooks-repo`` overrides it).
+HOOKS_REPO_URL = PROJECT_URL
 DEFAULT_HOOKS_REV = f"v{__version__}"
 DEFAULT_BRANCH = "challenge"
 DEFAULT_TITLE = "My EvalAI Challenge"
 FIRST_COMMIT_MESSAGE = "Create the challenge from the evalai-mirror template"
-WORKFLOW_PATH = ".github/workflows/evalai-mirror.yml"
+WORKFLOWS_DIR = ".github/workflows"
+# The bundled workflows (templates/workflows/<name>), in the order init lists them.
+WORKFLOW_NAMES = ("evalai-mirror-push.yml", "evalai-mirror-validate.yml", "evalai-mirror-pull.yml")
+WORKFLOW_PATHS = tuple(f"{WORKFLOWS_DIR}/{name}" for name in WORKFLOW_NAMES)
 CONFIG_PATH = "challenge_config.yaml"
 # EvalAI's serializer allows at most this many characters in a title.
 MAX_TITLE = 100
@@ -88,9 +92,10 @@ def template_files() -> dict[str, bytes]:
     return dict(_walk(_template_root().joinpath("challenge")))
 
 
-def workflow_template() -> str:
-    """The bundled GitHub Actions workflow, markers not yet replaced."""
-    return _template_root().joinpath("workflows").joinpath("evalai-mirror.yml").read_text("utf-8")
+def workflow_template(name: str) -> str:
+    """The bundled GitHub Actions workflow ``name`` (one of WORKFLOW_NAMES), markers not yet
+    replaced."""
+    return _template_root().joinpath("workflows").joinpath(name).read_text("utf-8")
 
 
 def yaml_scalar(text: str) -> str:
@@ -133,13 +138,28 @@ def set_title(config_text: str, title: str) -> str:
     return new_text
 
 
-def render_workflow(branch: str) -> str:
-    """The scheduled ``pull`` workflow for ``branch``."""
-    return (
-        workflow_template()
+def workflow_branches(branch: str, patterns: Sequence[str] = DEFAULT_BRANCHES) -> list[str]:
+    """The branch filters of the push and pull-request workflows: the branches that sync
+    (``patterns``), plus ``branch`` when none of them matches it."""
+    found = list(patterns)
+    if not any(fnmatch.fnmatchcase(branch, pattern) for pattern in found):
+        found.append(branch)
+    return found
+
+
+def render_workflows(
+    branch: str, patterns: Sequence[str] = DEFAULT_BRANCHES
+) -> dict[str, str]:
+    """The GitHub Actions workflows (repository path -> text): push and pull-request
+    validation on the branches that sync, the scheduled pull of ``branch``."""
+    branches = json.dumps(workflow_branches(branch, patterns))  # a YAML flow sequence
+    return {
+        f"{WORKFLOWS_DIR}/{name}": workflow_template(name)
+        .replace("__BRANCHES__", branches)
         .replace("__BRANCH__", branch)
         .replace("__VERSION__", __version__)
-    )
+        for name in WORKFLOW_NAMES
+    }
 
 
 def render(options: Options) -> dict[str, bytes]:
@@ -159,7 +179,8 @@ def render(options: Options) -> dict[str, bytes]:
             text = set_title(text, title)
         files[path] = text.encode("utf-8")
     if options.github_actions:
-        files[WORKFLOW_PATH] = render_workflow(options.branch).encode("utf-8")
+        for path, text in render_workflows(options.branch).items():
+            files[path] = text.encode("utf-8")
     return files
 
 

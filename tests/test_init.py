@@ -74,7 +74,7 @@ def test_init_makes_one_commit_on_challenge_with_the_template(
     assert git(dest, "log", "-1", "--format=%s").strip() == scaffold.FIRST_COMMIT_MESSAGE
     host = json.loads((dest / "github/host_config.json").read_text(encoding="utf-8"))
     assert host == PLACEHOLDERS
-    assert not (dest / scaffold.WORKFLOW_PATH).exists()
+    assert not (dest / scaffold.WORKFLOWS_DIR).exists()
     assert load_config(dest)["title"] == scaffold.DEFAULT_TITLE
     # nothing left behind from the staging folder
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".evalai-mirror")] == []
@@ -349,38 +349,6 @@ def test_the_validate_hook_passes_on_a_fresh_repository(
     assert "Passed" in proc.stdout
 
 
-# -- GitHub Actions -----------------------------------------------------------------------------
-
-
-def test_github_actions_writes_the_scheduled_pull_workflow(
-    tmp_path: Path, run_cli: RunCli
-) -> None:
-    dest = tmp_path / "g"
-    assert run_cli(["init", str(dest), "--github-actions", "--branch", "challenge-x"]) == 0
-    assert scaffold.WORKFLOW_PATH in tracked(dest)
-    text = (dest / scaffold.WORKFLOW_PATH).read_text(encoding="utf-8")
-    workflow = yaml.safe_load(text)
-    triggers = workflow[True]  # YAML 1.1 reads the key `on` as True
-    assert triggers["schedule"][0]["cron"] == "*/30 * * * *"
-    assert "workflow_dispatch" in triggers
-    assert workflow["permissions"] == {"contents": "write"}
-    steps = workflow["jobs"]["pull"]["steps"]
-    checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout@"))
-    assert checkout["with"] == {"ref": "challenge-x", "fetch-depth": 0}
-    assert any(s.get("uses", "").startswith("actions/setup-python@") for s in steps)
-    assert any("pip install" in s.get("run", "") and "evalai-mirror" in s["run"] for s in steps)
-    [pull] = [s for s in steps if "evalai-mirror pull" in s.get("run", "")]
-    assert pull["run"] == "evalai-mirror pull --commit --git-push"
-    assert pull["env"] == {
-        "EVALAI_AUTH_TOKEN": "${{ secrets.EVALAI_AUTH_TOKEN }}",
-        "EVALAI_HOST_URL": "${{ vars.EVALAI_HOST_URL }}",
-        "EVALAI_TEAM_PK": "${{ vars.EVALAI_TEAM_PK }}",
-    }
-    cache_paths = {s["with"]["path"] for s in steps if "actions/cache" in s.get("uses", "")}
-    assert cache_paths == {".git/evalai-mirror"}
-    assert "__BRANCH__" not in text and "__VERSION__" not in text
-
-
 # -- packaging ----------------------------------------------------------------------------------
 
 
@@ -397,5 +365,5 @@ def test_the_wheel_carries_the_template(tmp_path: Path, hook_repo: tuple[Path, s
     [wheel] = list(out.glob("evalai_mirror-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = {f"evalai_mirror/templates/challenge/{p}" for p in EXPECTED_FILES}
-    expected.add("evalai_mirror/templates/workflows/evalai-mirror.yml")
+    expected |= {f"evalai_mirror/templates/workflows/{n}" for n in scaffold.WORKFLOW_NAMES}
     assert expected <= names

@@ -30,7 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--github-actions",
         action="store_true",
-        help=f"also write {scaffold.WORKFLOW_PATH}: pull edits made on EvalAI every 30 minutes",
+        help=f"also write the GitHub Actions workflows in {scaffold.WORKFLOWS_DIR}/: each push "
+        "to a challenge branch is sent to EvalAI (evalai-mirror push), each pull request is "
+        "validated (problems as annotations), and edits made on EvalAI are pulled every 30 "
+        "minutes; the base they share travels in refs/evalai-mirror/*, not the Actions cache",
     )
     parser.add_argument(
         "--hooks-repo",
@@ -55,6 +58,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _shown(path: Path) -> str:
     rel = os.path.relpath(path)
     return "." if rel == "." else shlex.quote(rel if not rel.startswith("..") else str(path))
+
+
+def github_actions_step(branch: str) -> str:
+    """What to set up on GitHub for the bundled workflows."""
+    return (
+        "on GitHub (Settings -> Secrets and variables -> Actions), add the secret "
+        "EVALAI_AUTH_TOKEN and the variables EVALAI_HOST_URL and EVALAI_TEAM_PK for "
+        f"{scaffold.WORKFLOWS_DIR}/evalai-mirror-*.yml, and make {branch} the default branch "
+        "(scheduled workflows run from it)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -101,11 +114,7 @@ def run(args: argparse.Namespace) -> int:
         "check the whole setup: evalai-mirror doctor",
     ]
     if options.github_actions:
-        steps.append(
-            "on GitHub, add the secret EVALAI_AUTH_TOKEN and the variables EVALAI_HOST_URL and "
-            f"EVALAI_TEAM_PK for {scaffold.WORKFLOW_PATH}, and make {options.branch} the "
-            "default branch (scheduled workflows run from it)"
-        )
+        steps.append(github_actions_step(options.branch))
     ui.out("")
     ui.out("Next steps:")
     for number, step in enumerate(steps, 1):

@@ -1,8 +1,10 @@
 """``evalai-mirror validate``: check challenge_config.yaml offline, as EvalAI's server would.
 
 Prints one line per problem, ``challenge_config.yaml:LINE: <EvalAI's message>``, then a summary;
-exits 0 when EvalAI would accept the configuration and 1 when it would not.  ``--remote`` asks
-the EvalAI server's validate endpoint instead.  Kept light: no git, HTTP or ruamel imports
+exits 0 when EvalAI would accept the configuration and 1 when it would not.  ``--format json``
+prints ``{valid, problems}``; ``--format github`` prints each problem as a GitHub Actions
+annotation (``::error file=...,line=...::message``) for a pull request's files.  ``--remote``
+asks the EvalAI server's validate endpoint instead.  Kept light: no git, HTTP or ruamel imports
 unless ``--remote`` is given.
 """
 
@@ -13,9 +15,12 @@ import json
 import os
 from pathlib import Path
 
-from evalai_mirror import ui, validate
+from evalai_mirror import ghactions, ui, validate
 from evalai_mirror.errors import BadRequestError, MirrorError, SettingsError, UsageError
 from evalai_mirror.source import WorkTreeSource
+
+FORMATS = ("text", "json", "github")
+ANNOTATION_TITLE = "EvalAI would refuse this configuration"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,7 +31,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the challenge repository or its challenge_config.yaml (default: found from the "
         "current directory upwards)",
     )
-    parser.add_argument("--json", action="store_true", help="print {valid, problems} as JSON")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="text (default); json: {valid, problems}; github: each problem as a GitHub "
+        "Actions annotation on its file and line (::error file=...,line=...::message), for a "
+        "workflow",
+    )
+    parser.add_argument("--json", action="store_true", help="the same as --format json")
     parser.add_argument(
         "--remote",
         action="store_true",
@@ -83,6 +96,26 @@ def _show(problem: validate.Problem, root: Path) -> None:
         ui.out(ui.colour(f"    hint: {problem.hint}", "dim"))
 
 
+def github_lines(problems: list[validate.Problem], root: Path) -> list[str]:
+    """One ``::error`` workflow command per problem, on its file (relative to the checkout)
+    and line; the hint follows the message."""
+    lines = []
+    for problem in problems:
+        message = problem.message.strip("\n")
+        if problem.hint:
+            message += f"\nhint: {problem.hint}"
+        lines.append(
+            ghactions.command(
+                "error",
+                message,
+                file=ghactions.workspace_path(str(root / problem.path)),
+                line=problem.line,
+                title=ANNOTATION_TITLE,
+            )
+        )
+    return lines
+
+
 def _offline(root: Path, names: list[str], args: argparse.Namespace) -> int:
     if len(names) > 1:
         problems = [
@@ -95,15 +128,19 @@ def _offline(root: Path, names: list[str], args: argparse.Namespace) -> int:
         ]
     else:
         problems = validate.validate_source(WorkTreeSource(root), names[0])
-    if args.json:
+    if args.format == "json":
         ui.out(
             json.dumps(
                 {"valid": not problems, "problems": [p._asdict() for p in problems]}, indent=2
             )
         )
         return 1 if problems else 0
-    for problem in problems:
-        _show(problem, root)
+    if args.format == "github":
+        for line in github_lines(problems, root):
+            ui.out(line)
+    else:
+        for problem in problems:
+            _show(problem, root)
     config = os.path.relpath(root / names[0])
     if problems:
         count = len(problems)
@@ -146,7 +183,7 @@ def _remote(root: Path, args: argparse.Namespace) -> int:
         message = client.validate_zip(zip_bytes, repository)
     finally:
         client.close()
-    if args.json:
+    if args.format == "json":
         ui.out(json.dumps({"valid": True, "problems": [], "server": message}, indent=2))
     else:
         ui.out(message)
@@ -154,6 +191,12 @@ def _remote(root: Path, args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.json:
+        if args.format not in ("text", "json"):
+            raise UsageError(
+                f"--json and --format {args.format} ask for two formats", hint="drop one"
+            )
+        args.format = "json"
     root, names = find_config(args.path)
     if args.remote:
         try:
@@ -161,9 +204,12 @@ def run(args: argparse.Namespace) -> int:
         except BadRequestError as exc:
             body = exc.body if isinstance(exc.body, dict) else {}
             text = str(body.get("error") or exc.message)
-            if args.json:
-                problem = validate.Problem(text, names[0], None)._asdict()
-                ui.out(json.dumps({"valid": False, "problems": [problem]}, indent=2))
+            problem = validate.Problem(text, names[0], None)
+            if args.format == "json":
+                ui.out(json.dumps({"valid": False, "problems": [problem._asdict()]}, indent=2))
+            elif args.format == "github":
+                for line in github_lines([problem], root):
+                    ui.out(line)
             else:
                 for line in text.strip("\n").split("\n"):
                     ui.out(f"{names[0]}: {line.strip()}")
