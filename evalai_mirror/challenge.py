@@ -209,6 +209,13 @@ class _Reader:
             raise ConfigError(
                 "is not UTF-8 text", path=self.config_path, hint="save the file as UTF-8"
             ) from None
+        except yamlload.YamlLimitError as exc:
+            raise ConfigError(
+                f"cannot be read safely: {exc.server_message.strip()}",
+                path=self.config_path,
+                line=exc.line,
+                hint="simplify it there, then run the command again",
+            ) from None
         except yamlload.YamlSyntaxError as exc:
             raise ConfigError(
                 f"is not valid YAML: {exc.server_message.strip()}",

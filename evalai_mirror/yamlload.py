@@ -7,6 +7,12 @@ sequence indexes, e.g. ``("challenge_phases", 0, "codename")``, and a line is 1-
 
 Parsing uses the C loader when PyYAML has it (fast).  The pure-Python loader is what the server
 runs, so when parsing fails the text is parsed again with it, to get the server's exact message.
+
+Parsing is bounded (:class:`YamlLimitError`, before anything is built from the nodes): at most
+``MAX_DEPTH`` levels of nesting (EvalAI's pure-Python reader crashes with a RecursionError, a
+server error, past about 450; libyaml stops at 1000), and aliases may add at most
+``MAX_ALIAS_NODES`` nodes to the document's own (a "billion laughs" file of a few hundred bytes
+stands for billions; ``safe_load`` shares them, but anything that walks the data expands them).
 """
 
 from __future__ import annotations
@@ -28,6 +34,73 @@ class YamlSyntaxError(Exception):
         self.server_message = server_message
         self.line = line
         self.column = column
+
+
+MAX_DEPTH = 200
+MAX_ALIAS_NODES = 100_000
+
+
+class YamlLimitError(YamlSyntaxError):
+    """The text is YAML, but nested too deep or with aliases that expand too far to read
+    safely.  ``server_message`` says which limit, and what EvalAI does with such a file."""
+
+
+def _too_deep(line: int | None) -> YamlLimitError:
+    return YamlLimitError(
+        f"nested more than {MAX_DEPTH} levels deep, more than evalai-mirror reads "
+        "(EvalAI's YAML reader crashes with a server error past about 450)",
+        line,
+        None,
+    )
+
+
+def check_limits(root: yaml.Node) -> None:
+    """Raise :class:`YamlLimitError` when the node graph under ``root``, its aliases followed,
+    is deeper than ``MAX_DEPTH`` or holds more than ``MAX_ALIAS_NODES`` nodes beyond its own.
+    Costs one pass over the distinct nodes, whatever the aliases stand for.  A value that
+    contains itself through an alias is counted once (``safe_load`` builds it as EvalAI does;
+    the commands that compare values refuse it with their own message)."""
+    size: dict[int, int] = {}  # node id -> nodes it stands for, aliases expanded
+    depth: dict[int, int] = {}
+    open_: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        kids = _children(node)
+        if done:
+            open_.discard(key)
+            size[key] = 1 + sum(size.get(id(k), 1) for k in kids)
+            depth[key] = 1 + max((depth.get(id(k), 0) for k in kids), default=0)
+            if depth[key] > MAX_DEPTH:
+                raise _too_deep(node.start_mark.line + 1)
+            if size[key] - len(size) > MAX_ALIAS_NODES:
+                raise _alias_bomb(node, size[key])
+            continue
+        if key in size:
+            continue
+        if key in open_:
+            continue  # a value that contains itself: safe_load builds it (a recursive list)
+        open_.add(key)
+        stack.append((node, True))
+        stack.extend((k, False) for k in kids if id(k) not in size)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _alias_bomb(node: yaml.Node, size: int) -> YamlLimitError:
+    return YamlLimitError(
+        f"its aliases (*name) expand to {size:,} values, more than the {MAX_ALIAS_NODES:,} "
+        "evalai-mirror reads (a YAML bomb?); write the values out without aliases",
+        node.start_mark.line + 1,
+        None,
+    )
 
 
 class Loaded:
@@ -98,6 +171,7 @@ def _parse(text: str, loader_class: type[yaml.SafeLoader]) -> Loaded:
         node = loader.get_single_node()
         if node is None:
             return Loaded(None, {})
+        check_limits(node)
         data = loader.construct_document(node)
         lines: dict[Path, int] = {(): node.start_mark.line + 1}
         _record(loader, node, (), lines)
@@ -117,11 +191,15 @@ def load(text: str | bytes) -> Loaded:
     if _FastLoader is not yaml.SafeLoader:
         try:
             return _parse(text, _FastLoader)
-        except yaml.YAMLError:
-            pass
+        except yaml.YAMLError as exc:
+            if "maximum nesting depth" in str(getattr(exc, "problem", "")):
+                mark = getattr(exc, "problem_mark", None)
+                raise _too_deep(None if mark is None else mark.line + 1) from None
     # The pure-Python loader is the server's: its result and its messages are the ones that count.
     try:
         return _parse(text, yaml.SafeLoader)
+    except RecursionError:
+        raise _too_deep(None) from None
     except yaml.YAMLError as exc:
         message, line, column = server_error_message(exc)
         raise YamlSyntaxError(message, line, column) from None
