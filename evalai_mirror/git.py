@@ -1,9 +1,12 @@
 """The only module that touches git: a repository's identity, branch, a commit's files, commits,
-pushes and the hooks folder, through GitPython.
+pushes and the hooks folder, through the git command.
 
 Every failure of git becomes :class:`~evalai_mirror.errors.GitError` carrying git's own message
-and a next step; a GitPython traceback never reaches the user.  GitPython is imported when a
-repository is opened, so modules that only import this one stay quick to load.
+and a next step.  What every sync reads is read cheaply: the branch and HEAD's commit from the
+files git keeps them in (git itself when they are anything unusual), a commit's tree with one
+``git ls-tree`` and its files through one ``git cat-file --batch`` that stays open while the
+commit is read.  No third-party git library is loaded: a hook's push pays for one ``git
+rev-parse``, one ``ls-tree`` and one ``cat-file``.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+import subprocess
+import weakref
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO
 
 from evalai_mirror.errors import GitError
 
@@ -42,20 +46,31 @@ def _git_message(exc: Exception) -> str:
     return "; ".join(lines[-3:])
 
 
-@contextmanager
-def _gitpython_errors(failure: str, *, hint: str) -> Iterator[None]:
-    """GitPython's errors in the block as :class:`GitError`: a missing git command says so,
-    any other is ``<failure>: <what git said>`` with ``hint``."""
-    import git
+_NOT_FOUND = GitError("the git command was not found", hint="install git and put it on PATH")
+_SHA = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
 
+
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment git runs in: ours (or ``extra``, a whole environment), with git's
+    messages in English, as the code reading them expects."""
+    env = dict(os.environ if extra is None else extra)
+    env["LANGUAGE"] = "C"
+    env["LC_ALL"] = "C"
+    return env
+
+
+def _exec(args: Sequence[str], cwd: Path | str,
+          env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """Run ``git args`` in ``cwd``; (status, stdout, stderr) whatever the status."""
     try:
-        yield
-    except git.GitCommandNotFound as exc:
-        raise GitError(
-            "the git command was not found", hint="install git and put it on PATH"
-        ) from exc
-    except git.GitError as exc:
-        raise GitError(f"{failure}: {_git_message(exc)}", hint=hint) from exc
+        proc = subprocess.run(
+            ["git", *args], cwd=cwd, env=_env(env), stdin=subprocess.DEVNULL,
+            capture_output=True,
+        )
+    except FileNotFoundError as exc:
+        raise _NOT_FOUND from exc
+    out = proc.stdout.decode("utf-8", "replace")
+    return proc.returncode, out, proc.stderr.decode("utf-8", "replace")
 
 
 def repository_from_url(url: str) -> str | None:
@@ -81,60 +96,133 @@ def repository_from_url(url: str) -> str | None:
     return f"{parts[-2]}/{parts[-1]}"
 
 
+class _Blobs:
+    """One ``git cat-file --batch`` process reading blobs by id, started on the first read and
+    ended with the object that owns it (or this process)."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def read(self, sha: str) -> bytes:
+        proc = self._proc
+        if proc is None:
+            try:
+                proc = subprocess.Popen(
+                    ["git", "cat-file", "--batch"], cwd=self._root, env=_env(),
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                )
+            except FileNotFoundError as exc:
+                raise _NOT_FOUND from exc
+            self._proc = proc
+            weakref.finalize(self, _end, proc)
+        stdin, stdout = proc.stdin, proc.stdout
+        assert stdin is not None and stdout is not None
+        try:
+            stdin.write(sha.encode("ascii") + b"\n")
+            stdin.flush()
+            header = stdout.readline().split()
+            if len(header) != 3 or header[1] == b"missing":
+                raise OSError(f"git cat-file answered {b' '.join(header)!r}")
+            data = _read_exactly(stdout, int(header[2]))
+            stdout.read(1)  # the newline after the contents
+        except (OSError, ValueError) as exc:
+            self._proc = None
+            _end(proc)
+            raise GitError(
+                f"cannot read object {sha[:12]} from the repository at {self._root} ({exc})",
+                hint="check the repository with `git fsck`",
+            ) from exc
+        return data
+
+
+def _read_exactly(stream: IO[bytes], size: int) -> bytes:
+    chunks, left = [], size
+    while left:
+        chunk = stream.read(left)
+        if not chunk:
+            raise OSError("git cat-file stopped early")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _end(proc: subprocess.Popen[bytes]) -> None:
+    for stream in (proc.stdin, proc.stdout):
+        if stream is not None:
+            try:
+                stream.close()
+            except OSError:
+                pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 class CommitSource:
     """A :class:`~evalai_mirror.source.FileSource` over one commit's tree (never the work tree).
 
-    The file list comes from the tree; blobs are read when asked for.  A symbolic link inside the
-    tree is followed to the file it names (as the working copy would); one that leads out of the
-    tree, or a submodule, is not a file.
+    The file list comes from the tree (one ``git ls-tree``); blobs are read when asked for, and
+    each once.  A symbolic link inside the tree is followed to the file it names (as the working
+    copy would); one that leads out of the tree, or a submodule, is not a file.
     """
 
-    def __init__(self, commit: Any, label: str) -> None:
-        self._commit = commit
-        self.sha: str = commit.hexsha
+    def __init__(self, repo: GitRepo, sha: str, label: str) -> None:
+        self._repo = repo
+        self.sha = sha
         self.label = label
-        self._files: dict[str, Any] | None = None
+        self._files: dict[str, tuple[int, str]] | None = None  # path -> (mode, blob id)
+        self._blobs = _Blobs(repo.root)
+        self._read: dict[str, bytes] = {}
 
-    def _entries(self) -> dict[str, Any]:
+    def _entries(self) -> dict[str, tuple[int, str]]:
         if self._files is None:
-            files: dict[str, Any] = {}
-            for item in self._commit.tree.traverse():
-                if item.type == "blob":
-                    files[item.path] = item
+            out = self._repo._git("ls-tree", "-r", "-z", "--full-tree", self.sha)
+            files: dict[str, tuple[int, str]] = {}
+            for entry in out.split("\0"):
+                meta, _, path = entry.partition("\t")
+                parts = meta.split()
+                if len(parts) == 3 and parts[1] == "blob":
+                    files[path] = (int(parts[0], 8), parts[2])
             self._files = files
         return self._files
 
-    def _blob(self, path: str) -> Any:
+    def _data(self, blob_id: str) -> bytes:
+        data = self._read.get(blob_id)
+        if data is None:
+            data = self._read[blob_id] = self._blobs.read(blob_id)
+        return data
+
+    def _blob(self, path: str) -> str | None:
+        """The id of the file's blob, symbolic links followed; None when it is no file."""
         from evalai_mirror.source import normalise
 
         norm = normalise(path)
         for _ in range(_SYMLINK_DEPTH):
             if norm is None:
                 return None
-            blob = self._entries().get(norm)
-            if blob is None:
+            entry = self._entries().get(norm)
+            if entry is None:
                 return None
-            if blob.mode & 0o170000 != 0o120000:
-                return blob
-            target = blob.data_stream.read().decode("utf-8", "replace")
+            mode, blob_id = entry
+            if mode & 0o170000 != 0o120000:
+                return blob_id
+            target = self._data(blob_id).decode("utf-8", "replace")
             if target.startswith("/"):
                 return None
             norm = normalise(posixpath.join(posixpath.dirname(norm), target))
         return None
 
     def read(self, path: str) -> bytes | None:
-        blob = self._blob(path)
-        if blob is None:
-            return None
-        data: bytes = blob.data_stream.read()
-        return data
+        blob_id = self._blob(path)
+        return None if blob_id is None else self._data(blob_id)
 
     def is_file(self, path: str) -> bool:
         return self._blob(path) is not None
 
     def file_id(self, path: str) -> str | None:
-        blob = self._blob(path)
-        return None if blob is None else str(blob.hexsha)
+        return self._blob(path)
 
     def list_files(self, prefix: str = "") -> list[str]:
         prefix = prefix.strip("/")
@@ -147,54 +235,51 @@ class CommitSource:
 class GitRepo:
     """A git repository with a working tree."""
 
-    def __init__(self, repo: Any) -> None:
-        self._repo = repo
-        if repo.working_tree_dir is None:
-            raise GitError(
-                f"{repo.git_dir} is a bare repository",
-                hint="run evalai-mirror inside a clone of the challenge repository",
-            )
-        self.root = Path(repo.working_tree_dir).resolve()
-        # The folder shared by every worktree of the repository (GitPython reads it from the
-        # worktree's commondir file; no git process).
-        self.git_dir = Path(repo.common_dir).resolve()
+    def __init__(self, root: Path, git_dir: Path, common_dir: Path) -> None:
+        self.root = root.resolve()
+        # This worktree's own folder (its HEAD) and the folder every worktree of the
+        # repository shares (refs, objects, our state).
+        self.worktree_git_dir = git_dir.resolve()
+        self.git_dir = common_dir.resolve()
 
     @classmethod
     def open(cls, path: str | Path = ".") -> GitRepo:
         """The repository that holds ``path`` (parent folders are searched)."""
-        try:
-            import git
-        except ImportError as exc:  # pragma: no cover - a broken installation
-            raise GitError(
-                f"GitPython cannot be loaded ({exc})",
-                hint="reinstall evalai-mirror and check that git is on PATH",
-            ) from exc
         start = Path(path)
-        with _gitpython_errors(
-            f"cannot open the repository at {start}",
+        if not start.exists():
+            raise GitError(f"{start} does not exist", hint="pass an existing folder")
+        folder = start if start.is_dir() else start.parent
+        status, out, err = _exec(
+            ["rev-parse", "--absolute-git-dir", "--git-common-dir", "--show-toplevel"], folder
+        )
+        lines = out.splitlines()
+        if status == 0 and len(lines) == 3:  # the common dir may be relative to ``folder``
+            return cls(Path(lines[2]), Path(lines[0]), folder.resolve() / lines[1])
+        if len(lines) == 2:  # the git folders, and no work tree
+            raise GitError(
+                f"{lines[0]} is a bare repository",
+                hint="run evalai-mirror inside a clone of the challenge repository",
+            )
+        if "not a git repository" in err:
+            raise GitError(
+                f"{start.resolve()} is not inside a git repository",
+                hint="cd into the challenge repository, or run `git init` there first",
+            )
+        raise GitError(
+            f"cannot open the repository at {start}: {_git_message(_Failure(err))}",
             hint="check that the folder is a readable git repository",
-        ):
-            try:
-                repo = git.Repo(start, search_parent_directories=True)
-            except git.NoSuchPathError as exc:
-                raise GitError(f"{start} does not exist", hint="pass an existing folder") from exc
-            except git.InvalidGitRepositoryError as exc:
-                raise GitError(
-                    f"{start.resolve()} is not inside a git repository",
-                    hint="cd into the challenge repository, or run `git init` there first",
-                ) from exc
-        return cls(repo)
+        )
 
     @classmethod
     def init(cls, path: str | Path, branch: str) -> GitRepo:
         """A new repository in the existing folder ``path``, its first branch ``branch``."""
-        import git
-
-        with _gitpython_errors(
-            f"git init failed in {path}", hint="check that the folder exists and is writable"
-        ):
-            repo = git.Repo.init(Path(path))
-        new = cls(repo)
+        status, _, err = _exec(["init", "-q"], Path(path))
+        if status != 0:
+            raise GitError(
+                f"git init failed in {path}: {_git_message(_Failure(err))}",
+                hint="check that the folder exists and is writable",
+            )
+        new = cls.open(path)
         status, _, _ = new._run("check-ref-format", "--branch", branch)
         if status != 0 or branch.startswith("-"):
             raise GitError(
@@ -207,14 +292,7 @@ class GitRepo:
 
     def _run(self, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
         """Run git in the root; (status, stdout, stderr) whatever the status."""
-        status, out, err = self._repo.git.execute(
-            ["git", *args],
-            with_extended_output=True,
-            with_exceptions=False,
-            strip_newline_in_stdout=False,
-            env=env,
-        )
-        return int(status), str(out), str(err)
+        return _exec(args, self.root, env)
 
     def _git(
         self,
@@ -230,29 +308,57 @@ class GitRepo:
 
     # -- identity and history ---------------------------------------------------------------
 
-    def current_branch(self) -> str | None:
-        """The checked-out branch, None when HEAD is detached.
-
-        Read from this worktree's HEAD file by GitPython, with no git process: every sync
-        asks, and watch asks on every poll."""
+    def _head(self) -> str:
         try:
-            target = self._repo.head.reference.path
-        except TypeError:  # GitPython's answer for a HEAD that holds a sha (detached)
-            return None
-        except (OSError, ValueError) as exc:
+            return (self.worktree_git_dir / "HEAD").read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
             raise GitError(
                 f"cannot read HEAD in {self.root} ({exc})",
                 hint="check the repository with `git status`",
             ) from None
-        return target.removeprefix("refs/heads/") or None
+
+    def current_branch(self) -> str | None:
+        """The checked-out branch, None when HEAD is detached.
+
+        Read from this worktree's HEAD file, with no git process: every sync asks, and watch
+        asks on every poll."""
+        head = self._head()
+        if not head.startswith("ref:"):
+            return None
+        return head[len("ref:") :].strip().removeprefix("refs/heads/") or None
 
     def head_sha(self) -> str | None:
-        """HEAD's commit, None before the first commit."""
+        """HEAD's commit, None before the first commit.
+
+        Read from the ref files when HEAD names a branch git keeps in one (loose or packed),
+        else from git."""
+        head = self._head()
+        if _SHA.match(head):
+            return head
+        ref = head[len("ref:") :].strip() if head.startswith("ref:") else ""
+        if ref.startswith("refs/heads/") and ".." not in ref:
+            found = self._loose_or_packed(ref)
+            if found is not None:
+                return found
+        status, out, _ = self._run("rev-parse", "-q", "--verify", "HEAD^{commit}")
+        return out.strip() if status == 0 else None
+
+    def _loose_or_packed(self, ref: str) -> str | None:
         try:
-            return str(self._repo.head.commit.hexsha)
-        except (TypeError, ValueError):  # an unborn branch, or a HEAD GitPython cannot read: ask git
-            status, out, _ = self._run("rev-parse", "-q", "--verify", "HEAD^{commit}")
-            return out.strip() if status == 0 else None
+            sha = (self.git_dir / ref).read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            sha = ""
+        if _SHA.match(sha):
+            return sha
+        try:
+            packed = (self.git_dir / "packed-refs").read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+        for line in packed.splitlines():
+            value, _, name = line.partition(" ")
+            if name == ref and _SHA.match(value):
+                return value
+        return None
 
     def resolve(self, rev: str) -> str:
         """The full sha of the commit ``rev`` names."""
@@ -315,8 +421,7 @@ class GitRepo:
     def commit_source(self, rev: str = "HEAD") -> CommitSource:
         """The files of commit ``rev``, read from its tree."""
         sha = self.resolve(rev)
-        commit = self._repo.commit(sha)
-        return CommitSource(commit, label=f"commit {sha[:7]}")
+        return CommitSource(self, sha, label=f"commit {sha[:7]}")
 
     @staticmethod
     def _pathspecs(paths: Iterable[str]) -> list[str]:
@@ -452,15 +557,12 @@ class _Failure(Exception):
 
 def init_bare(path: str | Path) -> Path:
     """A new bare repository at ``path`` (e.g. a stand-in for a GitHub remote)."""
-    import git
-
     target = Path(path)
     target.mkdir(parents=True, exist_ok=True)
-    try:
-        git.Repo.init(target, bare=True)
-    except git.GitError as exc:
+    status, _, err = _exec(["init", "-q", "--bare"], target)
+    if status != 0:
         raise GitError(
-            f"git init --bare failed in {target}: {_git_message(exc)}",
+            f"git init --bare failed in {target}: {_git_message(_Failure(err))}",
             hint="check that the folder is writable",
-        ) from exc
+        )
     return target
