@@ -15,6 +15,7 @@ import os
 import posixpath
 import re
 import subprocess
+import threading
 import weakref
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -103,8 +104,13 @@ class _Blobs:
     def __init__(self, root: Path) -> None:
         self._root = root
         self._proc: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()  # one question and its answer at a time
 
     def read(self, sha: str) -> bytes:
+        with self._lock:
+            return self._read(sha)
+
+    def _read(self, sha: str) -> bytes:
         proc = self._proc
         if proc is None:
             try:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
@@ -125,21 +127,92 @@ class LogEntry:
         return entry
 
 
+class _LockTimeout(Exception):
+    pass
+
+
+class _FileLock:
+    """An exclusive lock on a file between processes (``fcntl.flock``; ``msvcrt.locking`` on
+    Windows), polled until a timeout, and between the threads of this process; re-entrant
+    within a thread.  The operating system ends the lock with its process, so a crash leaves
+    nothing to clean up (and the lock file must never be deleted to "unlock")."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._thread_lock = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+
+    def acquire(self, timeout: float) -> None:
+        deadline = time.monotonic() + max(timeout, 0.0)
+        if not self._thread_lock.acquire(timeout=max(timeout, 0.0)):
+            raise _LockTimeout(self.path)
+        if self._depth:
+            self._depth += 1
+            return
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            while not _try_lock(fd):
+                if time.monotonic() >= deadline:
+                    raise _LockTimeout(self.path)
+                time.sleep(0.05)
+        except BaseException:
+            os.close(fd)
+            self._thread_lock.release()
+            raise
+        self._fd = fd
+        self._depth = 1
+
+    def release(self) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._fd is not None:
+            fd, self._fd = self._fd, None
+            try:
+                _unlock(fd)
+            finally:
+                os.close(fd)
+        self._thread_lock.release()
+
+
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+    import msvcrt
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
 # One lock object per lock file per process, so that nested ``lock()`` calls in one thread
 # (and ``save`` inside a locked block) re-enter instead of waiting on themselves.
-_LOCKS: dict[str, Any] = {}
+_LOCKS: dict[str, _FileLock] = {}
 _LOCKS_GUARD = threading.Lock()
 
 
-def _file_lock(path: Path) -> Any:
-    from filelock import FileLock
-
+def _file_lock(path: Path) -> _FileLock:
     key = os.path.abspath(path)
     with _LOCKS_GUARD:
         lock = _LOCKS.get(key)
         if lock is None:
-            lock = FileLock(key)
-            _LOCKS[key] = lock
+            lock = _LOCKS[key] = _FileLock(key)
         return lock
 
 
@@ -161,15 +234,13 @@ class StateStore:
     def lock(self, timeout: float | None = None) -> Iterator[None]:
         """Hold the state lock; StateError when another process keeps it past ``timeout``
         seconds (the store's ``lock_timeout`` by default)."""
-        from filelock import Timeout
-
         if timeout is None:
             timeout = self.lock_timeout
         self.dir.mkdir(parents=True, exist_ok=True)
         lock = _file_lock(self.lock_path)
         try:
             lock.acquire(timeout=timeout)
-        except Timeout:
+        except _LockTimeout:
             raise StateError(
                 f"another evalai-mirror is running (watch?) and holds {self.lock_path}",
                 hint="wait for it to finish or stop it; the lock ends with that process",

@@ -109,10 +109,12 @@ def test_lock_times_out_with_a_clear_message(store: StateStore) -> None:
         [
             sys.executable,
             "-c",
-            "import sys, time, filelock\n"
-            "lock = filelock.FileLock(sys.argv[1]); lock.acquire()\n"
-            "print('held', flush=True); time.sleep(30)",
-            str(store.lock_path),
+            "import sys, time\n"
+            "from pathlib import Path\n"
+            "from evalai_mirror.state import StateStore\n"
+            "with StateStore(Path(sys.argv[1])).lock():\n"
+            "    print('held', flush=True); time.sleep(30)",
+            str(store.dir.parent),
         ],
         stdout=subprocess.PIPE,
         text=True,
