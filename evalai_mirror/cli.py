@@ -82,7 +82,12 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     chosen = _chosen(argv)
+    # A hook runs one command: only its parser is built, unless help is asked for (which
+    # lists them all) or no command is named (the error lists them).
+    listing = chosen is None or any(arg in ("-h", "--help") for arg in argv)
     for name, (_module, help_text) in COMMANDS.items():
+        if name != chosen and not listing:
+            continue
         cmd_parser = sub.add_parser(name, help=help_text, description=help_text)
         if name == chosen:
             _load(name).add_arguments(cmd_parser)

@@ -238,6 +238,10 @@ class CommitSource:
         return sorted(names)
 
 
+# folder -> (work tree, this worktree's git folder, the common git folder)
+_OPENED: dict[Path, tuple[Path, Path, Path]] = {}
+
+
 class GitRepo:
     """A git repository with a working tree."""
 
@@ -247,20 +251,27 @@ class GitRepo:
         # repository shares (refs, objects, our state).
         self.worktree_git_dir = git_dir.resolve()
         self.git_dir = common_dir.resolve()
+        self._commits: set[str] = set()  # shas known to name commits (no need to ask git)
 
     @classmethod
     def open(cls, path: str | Path = ".") -> GitRepo:
-        """The repository that holds ``path`` (parent folders are searched)."""
+        """The repository that holds ``path`` (parent folders are searched).  Where a folder's
+        repository is is asked of git once per process (a push asks twice)."""
         start = Path(path)
         if not start.exists():
             raise GitError(f"{start} does not exist", hint="pass an existing folder")
-        folder = start if start.is_dir() else start.parent
+        folder = (start if start.is_dir() else start.parent).resolve()
+        found = _OPENED.get(folder)
+        if found is not None and (found[0] / ".git").exists():
+            return cls(*found)
         status, out, err = _exec(
             ["rev-parse", "--absolute-git-dir", "--git-common-dir", "--show-toplevel"], folder
         )
         lines = out.splitlines()
         if status == 0 and len(lines) == 3:  # the common dir may be relative to ``folder``
-            return cls(Path(lines[2]), Path(lines[0]), folder.resolve() / lines[1])
+            where = (Path(lines[2]), Path(lines[0]), folder / lines[1])
+            _OPENED[folder] = where
+            return cls(*where)
         if len(lines) == 2:  # the git folders, and no work tree
             raise GitError(
                 f"{lines[0]} is a bare repository",
@@ -376,14 +387,19 @@ class GitRepo:
                 raise GitError(
                     "HEAD has no commit yet", hint="commit the challenge first, then sync"
                 )
+            self._commits.add(found)
             return found
+        if rev in self._commits:
+            return rev
         status, out, _ = self._run("rev-parse", "-q", "--verify", f"{rev}^{{commit}}")
         if status != 0:
             raise GitError(
                 f"unknown revision {rev!r}",
                 hint="pass a branch, tag or commit sha that exists (see `git log`)",
             )
-        return out.strip()
+        sha = out.strip()
+        self._commits.add(sha)
+        return sha
 
     def is_ancestor(self, a: str, b: str) -> bool:
         """Whether commit ``a`` is ``b`` or one of its ancestors."""

@@ -341,7 +341,8 @@ def _send_plan(
             state.base[key] = value
             state.in_flight.pop(key, None)
         report.sent.append(line)
-        ctx.store.save(ctx.branch, state)
+        if index < len(plan) - 1:  # after the last, push() saves the whole new state at once
+            ctx.store.save(ctx.branch, state)
 
 
 @dataclass
