@@ -68,7 +68,20 @@ def test_packaged_scripts_match_hooks_folder(name: str) -> None:
     text = source.read_text()
     assert text.startswith("#!/bin/sh\n")
     assert hooks.MARKER in text.splitlines()[:3]
+    assert text.count(hooks.PYTHON_LINE.decode()) == 1
     subprocess.run(["sh", "-n", str(source)], check=True)
+
+
+def test_installed_hooks_record_the_python_that_installed_them(tmp_path: Path) -> None:
+    odd = "/opt/my env/bin/python3'x"
+    text = hooks.render("pre-push", odd)
+    path = tmp_path / "pre-push"
+    path.write_bytes(text)
+    assert hooks.installed_python(path) == odd
+    subprocess.run(["sh", "-n", str(path)], check=True)
+    assert hooks.render("pre-push", None) == hooks.script("pre-push")
+    path.write_bytes(hooks.script("pre-push"))
+    assert hooks.installed_python(path) is None
 
 
 def test_unknown_hook_name(challenge_repo: Path) -> None:
@@ -83,9 +96,13 @@ def test_install_status_and_uninstall(challenge_repo: Path) -> None:
     repo = GitRepo.open(challenge_repo)
     folder = challenge_repo / ".git" / "hooks"
     assert hooks.installed(repo) == dict.fromkeys(hooks.ALL, "missing")
-    assert hooks.install(repo) == list(hooks.ALL)
+    # by default: validate at commit, send at git push; post-commit only when asked for
+    assert hooks.install(repo) == ["pre-commit", "pre-push"]
+    assert hooks.installed(repo)["post-commit"] == "missing"
+    assert hooks.install(repo, hooks=["post-commit"]) == ["post-commit"]
     for name in hooks.ALL:
-        assert (folder / name).read_bytes() == hooks.script(name)
+        assert (folder / name).read_bytes() == hooks.render(name, sys.executable)
+        assert hooks.installed_python(folder / name) == sys.executable
         assert stat.S_IMODE((folder / name).stat().st_mode) == 0o755
     assert hooks.installed(repo) == dict.fromkeys(hooks.ALL, "evalai-mirror")
     assert hooks.install(repo, hooks=["pre-push"]) == ["pre-push"]  # idempotent update
@@ -127,7 +144,7 @@ def test_chain_moves_the_foreign_hook_and_uninstall_restores_it(challenge_repo: 
     repo = GitRepo.open(challenge_repo)
     folder = challenge_repo / ".git" / "hooks"
     original = _foreign(folder / "post-commit", "echo theirs").read_bytes()
-    hooks.install(repo, chain=True)
+    hooks.install(repo, chain=True, hooks=hooks.ALL)
     assert (folder / "post-commit.local").read_bytes() == original
     assert hooks.installed(repo)["post-commit"] == "evalai-mirror"
     # a second chain has nowhere to put another foreign hook
@@ -143,11 +160,12 @@ def test_chain_moves_the_foreign_hook_and_uninstall_restores_it(challenge_repo: 
 def test_core_hooks_path(challenge_repo: Path, tmp_path: Path) -> None:
     git(challenge_repo, "config", "core.hooksPath", "ci/hooks")
     repo = GitRepo.open(challenge_repo)
-    hooks.install(repo, hooks=["post-commit"])
+    hooks.install(repo, hooks=["post-commit"], python=None)
     installed = challenge_repo / "ci" / "hooks" / "post-commit"
     assert installed.read_bytes() == hooks.script("post-commit")
     assert not (challenge_repo / ".git" / "hooks" / "post-commit").exists()
-    # git runs it from there: with no evalai-mirror around, it warns once and git goes on
+    # git runs it from there: with no evalai-mirror around (no recorded Python, nothing on
+    # PATH), it warns once and git goes on
     _edit(challenge_repo, "<p>x</p>")
     proc = _git(challenge_repo, "commit", "-m", "x", env=_env(tool=False, tmp=tmp_path))
     assert proc.returncode == 0, proc.stderr
@@ -158,7 +176,8 @@ def test_core_hooks_path(challenge_repo: Path, tmp_path: Path) -> None:
 
 
 def test_missing_tool_never_blocks_git(challenge_repo: Path, tmp_path: Path) -> None:
-    hooks.install(GitRepo.open(challenge_repo))
+    # the Python that installed the hooks is gone, and PATH has no evalai-mirror either
+    hooks.install(GitRepo.open(challenge_repo), hooks=hooks.ALL, python=str(tmp_path / "gone" / "python"))
     env = _env(tool=False, tmp=tmp_path)
     _edit(challenge_repo, "<p>edited</p>")
     commit = _git(challenge_repo, "commit", "-m", "edit", env=env)
@@ -171,6 +190,55 @@ def test_missing_tool_never_blocks_git(challenge_repo: Path, tmp_path: Path) -> 
     assert push.stderr.count(MISSING_WARNING) == 1
     remote = tmp_path / "remotes" / "host-org" / "random-challenge.git"
     assert git(remote, "rev-parse", "challenge") == git(challenge_repo, "rev-parse", "HEAD")
+
+
+def _break_config(repo: Path) -> str:
+    config = repo / "challenge_config.yaml"
+    good = config.read_text()
+    config.write_text(good.replace("description: templates/description.html", "description: templates/gone.html"))
+    git(repo, "add", "challenge_config.yaml")
+    return good
+
+
+def test_hooks_run_the_recorded_python_without_it_on_path(challenge_repo: Path, tmp_path: Path) -> None:
+    """A GUI git client or a shell without the virtual environment: PATH has git alone, and
+    the hook still validates (and so refuses a broken config) with the Python that installed it."""
+    hooks.install(GitRepo.open(challenge_repo))
+    env = _env(tool=False, tmp=tmp_path)
+    assert shutil.which("evalai-mirror", path=env["PATH"]) is None
+    _break_config(challenge_repo)
+    proc = _git(challenge_repo, "commit", "-m", "broken", env=env)
+    assert proc.returncode != 0, proc.stderr
+    assert "gone.html" in proc.stdout + proc.stderr
+    assert MISSING_WARNING not in proc.stderr
+    assert git(challenge_repo, "log", "-1", "--format=%s").strip() == "Initial challenge"
+
+
+@pytest.mark.parametrize("recorded", ["gone", "without-evalai-mirror"])
+def test_hooks_fall_back_to_path_when_the_recorded_python_cannot_run_it(
+    challenge_repo: Path, tmp_path: Path, recorded: str
+) -> None:
+    if recorded == "gone":
+        python = str(tmp_path / "deleted-venv" / "bin" / "python")
+    else:  # a Python that runs, but has no evalai_mirror: the hook's launcher exits 127
+        python = str(_fake_python(tmp_path))
+    hooks.install(GitRepo.open(challenge_repo), python=python)
+    _break_config(challenge_repo)
+    proc = _git(challenge_repo, "commit", "-m", "broken", env=_env(tool=True))
+    assert proc.returncode != 0, proc.stderr  # evalai-mirror from PATH refused it
+    assert "gone.html" in proc.stdout + proc.stderr
+    # with neither, the hook warns once and lets git go on
+    proc = _git(challenge_repo, "commit", "-m", "broken", env=_env(tool=False, tmp=tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count(MISSING_WARNING) == 1
+
+
+def _fake_python(tmp_path: Path) -> Path:
+    """A Python that cannot import evalai_mirror (isolated, with only the standard library)."""
+    path = tmp_path / "bare-python"
+    path.write_text(f'#!/bin/sh\nexec "{sys.executable}" -I -S "$@"\n')
+    path.chmod(0o755)
+    return path
 
 
 def test_chained_hook_runs_first_and_its_failure_stops_git(challenge_repo: Path, tmp_path: Path) -> None:
@@ -259,7 +327,9 @@ def test_install_hooks_command(
 ) -> None:
     folder = challenge_repo / ".git" / "hooks"
     assert run_cli(["install-hooks", "--hook", "pre-commit"], cwd=challenge_repo) == 0
-    assert f"installed {folder / 'pre-commit'}" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"installed {folder / 'pre-commit'}" in out
+    assert f"the hooks run evalai-mirror with {sys.executable}" in out
     assert not (folder / "pre-push").exists()
 
     _foreign(folder / "pre-push", "exit 0")
@@ -273,11 +343,23 @@ def test_install_hooks_command(
     assert "pre-push.local" in out and f"updated {folder / 'pre-commit'}" in out
     assert run_cli(["install-hooks", "--uninstall"], cwd=challenge_repo) == 0
     out = capsys.readouterr().out
-    assert out.count("removed ") == 3
+    assert out.count("removed ") == 2  # the default pair; post-commit was never asked for
     assert (folder / "pre-push").read_text() == "#!/bin/sh\nexit 0\n"
     assert run_cli(["install-hooks", "--uninstall"], cwd=challenge_repo) == 0
     out = capsys.readouterr().out
     assert "no evalai-mirror hooks" in out and "kept" in out
+
+
+def test_install_hooks_post_commit_only_on_request(
+    challenge_repo: Path, run_cli: RunCli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = challenge_repo / ".git" / "hooks"
+    assert run_cli(["install-hooks"], cwd=challenge_repo) == 0
+    assert [p.name for p in sorted(folder.iterdir()) if not p.name.endswith(".sample")] == [
+        "pre-commit", "pre-push"]
+    assert run_cli(["install-hooks", "--post-commit"], cwd=challenge_repo) == 0
+    assert f"installed {folder / 'post-commit'}" in capsys.readouterr().out
+    assert hooks.installed(GitRepo.open(challenge_repo)) == dict.fromkeys(hooks.ALL, "evalai-mirror")
 
 
 def test_install_hooks_outside_a_repository(

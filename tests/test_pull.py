@@ -320,7 +320,7 @@ def test_pull_commit_then_git_push_with_hooks_sends_nothing_back(
             cwd=repo, env=env, capture_output=True, text=True, timeout=120,
         )
 
-    installed = cli("install-hooks")
+    installed = cli("install-hooks", "--post-commit")
     assert installed.returncode == 0, installed.stderr
     sandbox.edit_challenge(pk, title="Edited In The UI")
     sandbox.clear_requests()

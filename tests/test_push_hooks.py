@@ -45,7 +45,7 @@ def host(challenge_repo: Path, sandbox_env: Any) -> Runner:
 
 @pytest.fixture
 def plain_hooks(host: Runner) -> Runner:
-    proc = host.cli("install-hooks")
+    proc = host.cli("install-hooks", "--post-commit")
     assert proc.returncode == 0, proc.stderr
     return host
 

@@ -1,14 +1,20 @@
-"""`evalai-mirror install-hooks`: put the plain git hooks into this repository (or take them out)."""
+"""`evalai-mirror install-hooks`: put the plain git hooks into this repository (or take them out).
+
+By default pre-commit (validate) and pre-push (send to EvalAI at ``git push``); post-commit,
+which sends each commit as soon as it is made, only with ``--post-commit`` or ``--hook``.  The
+hooks run evalai-mirror with the Python running this command.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from evalai_mirror import ui
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from evalai_mirror.hooks import ALL
+    from evalai_mirror.hooks import ALL, DEFAULT
 
     parser.add_argument(
         "--chain",
@@ -26,7 +32,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         choices=ALL,
         metavar="NAME",
-        help=f"only this hook ({', '.join(ALL)}); repeat for several (default: all)",
+        help=f"only this hook ({', '.join(ALL)}); repeat for several (default: "
+        f"{' and '.join(DEFAULT)}; with --uninstall, all of evalai-mirror's)",
+    )
+    parser.add_argument(
+        "--post-commit",
+        action="store_true",
+        help="also install the post-commit hook, which sends each commit to EvalAI as soon "
+        "as it is made (not only at git push)",
     )
 
 
@@ -35,9 +48,9 @@ def run(args: argparse.Namespace) -> int:
     from evalai_mirror.git import GitRepo
 
     repo = GitRepo.open(".")
-    names = tuple(args.hooks) if args.hooks else hooks.ALL
     folder = repo.hooks_dir()
     if args.uninstall:
+        names = tuple(args.hooks) if args.hooks else hooks.ALL
         removed = hooks.uninstall(repo, hooks=names)
         for name in removed:
             ui.out(f"removed {folder / name}")
@@ -47,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
             if name in names and kind not in (hooks.MISSING, hooks.OURS):
                 ui.out(f"kept {folder / name} ({kind})")
         return 0
+    names = tuple(args.hooks) if args.hooks else hooks.DEFAULT
+    if args.post_commit:
+        names = (*names, "post-commit")
     before = hooks.installed(repo)
     for name in hooks.install(repo, chain=args.chain, hooks=names):
         local = folder / (name + hooks.LOCAL_SUFFIX)
@@ -56,4 +72,5 @@ def run(args: argparse.Namespace) -> int:
             ui.out(f"updated {folder / name}")
         else:
             ui.out(f"installed {folder / name}")
+    ui.out(f"the hooks run evalai-mirror with {sys.executable}")
     return 0
