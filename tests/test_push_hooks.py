@@ -278,6 +278,12 @@ def test_a_pull_commit_pushes_nothing_and_does_not_deadlock(
 # -- the pre-commit framework --------------------------------------------------------------------
 
 
+def _our_lines(output: str) -> list[str]:
+    """evalai-mirror's lines in git's output under pre-commit (pre-commit's and git's dropped)."""
+    return [line.strip() for line in output.splitlines()
+            if line.startswith(("challenge ->", "challenge:", "warning:", "error:"))]
+
+
 @pytest.mark.slow
 def test_pre_commit_framework_hooks_push_on_commit_and_on_push(
     host: Runner, sandbox_env: Any, challenge_repo: Path, hook_repo: tuple[Path, str]
@@ -290,7 +296,6 @@ def test_pre_commit_framework_hooks_push_on_commit_and_on_push(
         "    hooks:\n"
         "      - id: evalai-push\n"
         "      - id: evalai-push-on-commit\n"
-        "        verbose: true\n"
     )
     proc = host._run([sys.executable, "-m", "pre_commit", "install",
                       "-t", "pre-push", "-t", "post-commit"])
@@ -303,6 +308,8 @@ def test_pre_commit_framework_hooks_push_on_commit_and_on_push(
     assert proc.returncode == 0, proc.stdout + proc.stderr
     pk = sandbox_env.challenge_pk(REPOSITORY)
     assert pk is not None, proc.stdout + proc.stderr
+    # the manifest's verbose: true shows the passing hook's one line
+    assert f"created challenge {pk}: " in proc.stdout + proc.stderr
 
     sandbox_env.clear_requests()
     set_title(challenge_repo, "Via pre-commit")
@@ -317,6 +324,27 @@ def test_pre_commit_framework_hooks_push_on_commit_and_on_push(
     assert [m for m, _ in changes(sandbox_env)] == ["PATCH"]
     assert sandbox_env.get_challenge(pk)["title"] == "Via pre-commit"
     assert remote_sha(challenge_repo) == commit
+    ours = _our_lines(proc.stdout + proc.stderr)
+    assert len(ours) == 1, (proc.stdout, proc.stderr)
+    assert ours == [f"challenge -> EvalAI challenge {pk}: sent commit {commit[:7]} by PATCH: "
+                    f"title ({ours[0].rsplit('(', 1)[1]}"], proc.stderr
+
+    # EvalAI down: the hook passes (git goes on) and git push's output says the push is pending
+    set_title(challenge_repo, "During An Outage")
+    git(challenge_repo, "add", "-A")
+    host.env["SKIP"] = "evalai-push-on-commit"
+    assert host.git("commit", "-q", "-m", "outage").returncode == 0
+    del host.env["SKIP"]
+    sandbox_env.add_fault(None, r".*", "drop", count=1000)
+    proc = host.git("push", "origin", "challenge")
+    sandbox_env.clear_faults()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    output = proc.stdout + proc.stderr
+    assert "evalai-mirror push" in output and "Passed" in output
+    ours = _our_lines(output)
+    assert 1 <= len(ours) <= 3, ours
+    assert "kept as pending" in " ".join(ours)
+    assert state_of(challenge_repo).pending is not None
 
     git(challenge_repo, "switch", "-q", "-c", "feature")
     set_title(challenge_repo, "Not Synced")

@@ -4,7 +4,8 @@ The challenge is read from a commit (HEAD by default), never from the work tree,
 and untracked files never reach EvalAI (``--worktree`` is the exception ``watch --push-on-save``
 uses, and says so).  The three-way work is :func:`evalai_mirror.sync.push`; this module picks
 what to push (a revision, or the refs git or the pre-commit framework hand a hook), decides
-what a hook may let through, and prints one line per request that changes EvalAI.
+what a hook may let through, and prints one line per request that changes EvalAI (in a hook,
+one line in all, so that ``git push``'s output stays short).
 
 In a hook (``--hook pre-push`` / ``--hook post-commit``):
 
@@ -185,6 +186,39 @@ def _short(sha: str | None) -> str:
     return sha[:7] if sha else "the working copy"
 
 
+def _listed(names: list[str], most: int = 6) -> str:
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+def _show_in_hook(ctx: Context, report: PushReport) -> None:
+    """A hook's report: one line (the pre-commit framework shows it with ``verbose: true``,
+    git shows it in ``git push``'s output), plus a warning when --force overwrote something."""
+    what = f"commit {_short(report.commit)}"
+    stats = ctx.client.stats
+    figures = f"{stats.requests} request{'s' if stats.requests != 1 else ''}, " + (
+        f"{stats.bytes_sent} bytes sent"
+    )
+    sent = "would send" if report.dry_run else "sent"
+    if report.action == "nothing":
+        ui.out(f"{ctx.branch} -> EvalAI challenge {report.pk}: nothing to send; EvalAI already "
+               f"has {what}")
+    elif report.action == "created":
+        if report.dry_run:
+            ui.out(f"{ctx.branch} -> EvalAI: would create the challenge from {what} by zip "
+                   f"({report.reason})")
+        else:
+            ui.out(f"{ctx.branch} -> EvalAI: created challenge {report.pk}: {report.page_url} "
+                   f"(from {what} by zip; {figures})")
+    else:
+        how = "PATCH" if report.action == "patched" else f"zip ({report.reason})"
+        ui.out(f"{ctx.branch} -> EvalAI challenge {report.pk}: {sent} {what} by {how}: "
+               f"{_listed(report.fields) or 'the challenge'} ({figures})")
+    if report.forced_over:
+        verb = "would overwrite" if report.dry_run else "overwrote"
+        ui.warn(f"--force {verb} EvalAI-side edits of {', '.join(report.forced_over)}")
+
+
 def _show(ctx: Context, report: PushReport, *, worktree: bool) -> None:
     what = "the working copy (uncommitted edits included)" if worktree else (
         f"commit {_short(report.commit)}"
@@ -262,7 +296,10 @@ def _push_one(args: argparse.Namespace, target: Target, hook: str | None) -> Non
             if hook and (isinstance(exc, AuthError) or missing):
                 raise _Soft(exc, pending=False) from exc
             raise
-        _show(ctx, report, worktree=args.worktree)
+        if hook:
+            _show_in_hook(ctx, report)
+        else:
+            _show(ctx, report, worktree=args.worktree)
     finally:
         ctx.close()
 
