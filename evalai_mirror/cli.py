@@ -31,6 +31,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("config", "print each resolved setting and where it came from (token redacted)"),
     "install-hooks": ("install_hooks", "install the plain git hooks into this repository"),
     "init": ("init", "create a new challenge repository in the EvalAI-Starters layout"),
+    "adopt": (
+        "adopt",
+        "take over an EvalAI-Starters repository: its workflow, a committed token, the first base",
+    ),
     "demo": ("demo", "run the whole two-way sync against a local sandbox, step by step"),
     "sandbox": ("sandbox", "run a local EvalAI-compatible server on 127.0.0.1"),
     "webhook": ("webhook", "install, inspect or remove the GitHub push webhook to EvalAI"),

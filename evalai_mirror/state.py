@@ -87,7 +87,7 @@ class LogEntry:
     """One line of the audit log."""
 
     time: str
-    direction: str  # "push" | "pull" | "resolve"
+    direction: str  # "push" | "pull" | "resolve" | "adopt"
     branch: str
     challenge_pk: int | None
     fields: list[str]

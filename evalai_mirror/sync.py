@@ -96,9 +96,11 @@ def open_context(
     *,
     branch: str | None = None,
     path: Path | None = None,
+    warn_leaks: bool = True,
 ) -> Context:
     """Resolve settings, open the repository (the one holding ``path``, default the current
-    folder) and name the branch and repository identity."""
+    folder) and name the branch and repository identity; warn about a committed token unless
+    the caller says it itself (``warn_leaks=False``)."""
     from evalai_mirror.git import GitRepo
     from evalai_mirror.settings import resolve
 
@@ -110,7 +112,8 @@ def open_context(
             "HEAD is detached, so there is no branch to sync",
             hint="check out your challenge branch (e.g. `git switch challenge`) or pass --branch",
         )
-    warn_token_leaks(settings, repo)
+    if warn_leaks:
+        warn_token_leaks(settings, repo)
     repository = settings.repo.repository or repo.origin_repository()
     if not repository:
         raise SettingsError(

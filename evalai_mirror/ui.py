@@ -83,3 +83,32 @@ def err(text: str) -> None:
 
 def warn(text: str) -> None:
     err(colour("warning: ", "yellow", sys.stderr) + text)
+
+
+def interactive() -> bool:
+    """Whether a person can answer questions: stdin and stdout are terminals."""
+    try:
+        return sys.stdin.isatty() and sys.stdout.isatty()
+    except (AttributeError, ValueError):  # closed or replaced streams
+        return False
+
+
+def ask(question: str, answers: dict[str, str], default: str) -> str:
+    """Ask until one of ``answers`` (letter -> what it means) is typed; the letter.  An empty
+    answer is ``default``; end of input is ``default`` too (nothing more will be typed)."""
+    shown = "/".join(a.upper() if a == default else a for a in answers)
+    while True:
+        sys.stdout.write(redact(f"{question} [{shown}] "))
+        sys.stdout.flush()
+        line = sys.stdin.readline()
+        if not line:
+            sys.stdout.write("\n")
+            return default
+        reply = line.strip()
+        if not reply:
+            return default
+        if reply in answers:
+            return reply
+        if reply.lower() in answers:
+            return reply.lower()
+        out("  answer " + ", ".join(f"{a} ({meaning})" for a, meaning in answers.items()))

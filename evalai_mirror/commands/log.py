@@ -1,7 +1,7 @@
 """`evalai-mirror log`: every sync in either direction, newest first.
 
-Reads the append-only audit log in the git directory (written by push, pull, watch and
-resolve): when, which direction, which branch and challenge, which fields, which commit, which
+Reads the append-only audit log in the git directory (written by push, pull, watch,
+resolve and adopt): when, which direction, which branch and challenge, which fields, which commit, which
 command.  Read-only, no network.
 """
 
@@ -18,7 +18,7 @@ from evalai_mirror.errors import UsageError
 if TYPE_CHECKING:
     from evalai_mirror.state import LogEntry
 
-DIRECTION_COLOUR = {"push": "green", "pull": "blue", "resolve": "yellow"}
+DIRECTION_COLOUR = {"push": "green", "pull": "blue", "resolve": "yellow", "adopt": "yellow"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,7 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--branch", metavar="NAME", help="only the syncs of this branch")
     parser.add_argument(
-        "--direction", choices=("push", "pull", "resolve"), help="only syncs in this direction"
+        "--direction",
+        choices=tuple(DIRECTION_COLOUR),
+        help="only syncs in this direction (adopt: the first base an adopt recorded)",
     )
 
 
