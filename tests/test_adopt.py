@@ -94,9 +94,9 @@ def snapshot(repo: Path) -> dict[str, str]:
     out = {}
     for path in sorted(repo.rglob("*")):
         rel = path.relative_to(repo).as_posix()
-        if path.is_file() and not rel.startswith(".git/") or rel.startswith(".git/evalai-mirror/"):
-            if path.is_file() and not rel.endswith((".lock", "ids.json")):
-                out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+        ours = not rel.startswith(".git/") or rel.startswith(".git/evalai-mirror/")
+        if ours and path.is_file() and not rel.endswith((".lock", "ids.json")):
+            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
     for line in git(repo, "for-each-ref", "--format=%(refname) %(objectname)").splitlines():
         name, sha = line.split()
         out[name] = sha
