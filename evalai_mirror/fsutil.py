@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+
+# Called with the target's path once the new content is in its temporary file and before the
+# target is compared and replaced (:func:`replace_if_unchanged`): tests hold the writer there,
+# to make an editor's save land exactly in that window.  None in normal runs.
+before_replace: Callable[[Path], None] | None = None
+
+
+_UNCHECKED = object()
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None) -> None:
@@ -12,7 +22,24 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int |
 
     The file keeps its permission bits when it exists already (``mode`` when it does not).
     """
-    target = Path(path)
+    _write(Path(path), data, mode, _UNCHECKED)
+
+
+def replace_if_unchanged(path: str | os.PathLike[str], data: bytes, expected: bytes | None) -> bool:
+    """:func:`atomic_write_bytes`, but only while ``path`` still holds ``expected`` (None: does
+    not exist): compared right before the rename, after the new content is on disk.  False,
+    with nothing written, when the file changed (someone saved it meanwhile)."""
+    return _write(Path(path), data, None, expected)
+
+
+def _current(target: Path) -> bytes | None:
+    try:
+        return target.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+
+
+def _write(target: Path, data: bytes, mode: int | None, expected: object) -> bool:
     target.parent.mkdir(parents=True, exist_ok=True)
     if mode is None:
         try:
@@ -26,13 +53,40 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int |
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)
+        if expected is not _UNCHECKED:
+            if before_replace is not None:
+                before_replace(target)
+            if _current(target) != expected:
+                os.unlink(tmp)
+                return False
         os.replace(tmp, target)
+        return True
     except BaseException:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
         raise
+
+
+def remove_stale_temps(target: Path) -> list[Path]:
+    """Remove the temporary files that writes of ``target`` left behind when they were killed
+    (kill -9 between the temporary file and the rename); the ones removed.  Call it only where
+    no other write of ``target`` can be under way (under the state lock)."""
+    pattern = re.compile(re.escape(f".{target.name}.") + r"[a-z0-9_]{8}\.tmp")
+    removed = []
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return []
+    for name in names:
+        if pattern.fullmatch(name):
+            try:
+                os.unlink(target.parent / name)
+                removed.append(target.parent / name)
+            except OSError:
+                pass
+    return removed
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str, *, mode: int | None = None) -> None:

@@ -117,3 +117,36 @@ class WorkTreeSource:
     def file_id(self, path: str) -> str | None:
         data = self.read(path)
         return None if data is None else blob_id(data)
+
+
+class ReadOnce:
+    """``source`` with each file read once: a later read returns the same bytes, so one merge
+    sees one version of every file even while someone saves them; ``seen`` holds what was read
+    (by normalised path, None for a file that was not there), which a writer compares with
+    right before it replaces a file."""
+
+    def __init__(self, source: FileSource) -> None:
+        self.source = source
+        self.label = source.label
+        self.seen: dict[str, bytes | None] = {}
+
+    def read(self, path: str) -> bytes | None:
+        norm = normalise(path)
+        if norm is None:
+            return None
+        if norm not in self.seen:
+            self.seen[norm] = self.source.read(norm)
+        return self.seen[norm]
+
+    def is_file(self, path: str) -> bool:
+        return self.read(path) is not None
+
+    def list_files(self, prefix: str = "") -> list[str]:
+        return self.source.list_files(prefix)
+
+    def file_id(self, path: str) -> str | None:
+        norm = normalise(path)
+        if norm is None or norm not in self.seen:  # not kept: annotations may be large
+            return self.source.file_id(path)
+        data = self.seen[norm]
+        return None if data is None else blob_id(data)

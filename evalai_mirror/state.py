@@ -293,6 +293,7 @@ class StateStore:
             "branches": {name: branches[name].to_json() for name in sorted(branches)},
         }
         text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        fsutil.remove_stale_temps(self.state_path)  # under the lock: left by a killed write
         fsutil.atomic_write_text(self.state_path, text)
 
     def load(self, branch: str) -> BranchState | None:

@@ -34,7 +34,7 @@ from evalai_mirror.fetch import IdCache
 from evalai_mirror.fetch import Remote as Remote
 from evalai_mirror.fetch import fetch_remote as fetch_remote
 from evalai_mirror.merge import MISSING, FieldResult, FieldState, MergeResult, merge, same
-from evalai_mirror.source import FileSource, WorkTreeSource
+from evalai_mirror.source import FileSource, ReadOnce, WorkTreeSource
 from evalai_mirror.state import BranchState, LogEntry, StateStore, now_iso
 
 if TYPE_CHECKING:
@@ -333,6 +333,49 @@ def unified_diff(path: str, old: bytes | None, new: bytes) -> str:
     )
 
 
+MAX_REMERGES = 20  # saves in a row that land while pull writes the same file
+
+
+def _plan_pull(
+    pk: int, cmp: Comparison, local: model.LocalChallenge, source: FileSource, *, dry_run: bool
+) -> tuple[PullReport, dict[str, bytes]]:
+    """What a pull does with one merge: its report, and each file's new content."""
+    report = PullReport(pk=pk, no_base=cmp.base is None, dry_run=dry_run)
+    writes: dict[str, Any] = {}
+    for res in cmp.result.fields.values():
+        if res.is_conflict:
+            report.conflicts.append(res)
+        elif res.state is FieldState.LOCAL:
+            report.kept_local.append(res.key)
+        if res.is_conflict or same(res.value, res.local):
+            continue
+        if res.value is MISSING or res.local is MISSING:
+            report.structural.append(res.key)
+            continue
+        writes[res.key] = res.value
+        if res.state is FieldState.MERGED:
+            report.merged.append(res.key)
+    from evalai_mirror.writeback import plan_local_changes
+
+    planned = plan_local_changes(local, source, writes)
+    report.held = dict(planned.held)
+    report.written = {k: v for k, v in writes.items() if k not in planned.held}
+    report.files = sorted(planned.files)
+    return report, planned.files
+
+
+def write_unless_saved(root: Path, files: Mapping[str, bytes], read: ReadOnce) -> set[str]:
+    """Replace each file with its new content while it still holds what ``read`` read; the
+    files someone saved since (left as they are)."""
+    from evalai_mirror.fsutil import replace_if_unchanged
+
+    saved = set()
+    for path, data in sorted(files.items()):
+        if not replace_if_unchanged(root / path, data, read.read(path)):
+            saved.add(path)
+    return saved
+
+
 def pull(
     ctx: Context,
     *,
@@ -348,8 +391,12 @@ def pull(
     ``fetched`` is EvalAI's side when the caller has just read it (watch polls once and
     pulls only when it changed), so that a pull costs no second pair of requests."""
     source = worktree(ctx)
-    read_source(source, ctx.config_path)  # a config that does not parse stops us before EvalAI
+    first = read_source(source, ctx.config_path)  # a broken config stops us before EvalAI
     with ctx.store.lock():
+        from evalai_mirror.fsutil import remove_stale_temps
+
+        for path in {ctx.config_path} | {where.path for where in first.locations.values()}:
+            remove_stale_temps(ctx.repo.root / path)  # left by a pull that was killed
         state = ctx.store.load(ctx.branch)
         pk = require_pk(
             ctx,
@@ -362,49 +409,48 @@ def pull(
         else:
             remote = read_evalai(ctx, pk)
         # Read the working copy as late as possible: an edit saved while we waited for the
-        # lock or for EvalAI is then a local change (or a conflict), never overwritten.
-        local = read_source(source, ctx.config_path)
-        cmp = compare(state, local, remote, prefer=prefer)
-        report = PullReport(pk=pk, no_base=cmp.base is None, dry_run=dry_run)
-        writes: dict[str, Any] = {}
-        for res in cmp.result.fields.values():
-            if res.is_conflict:
-                report.conflicts.append(res)
-            elif res.state is FieldState.LOCAL:
-                report.kept_local.append(res.key)
-            if res.is_conflict or same(res.value, res.local):
-                continue
-            if res.value is MISSING or res.local is MISSING:
-                report.structural.append(res.key)
-                continue
-            writes[res.key] = res.value
-            if res.state is FieldState.MERGED:
-                report.merged.append(res.key)
-        from evalai_mirror.writeback import plan_local_changes
-
-        planned = plan_local_changes(local, source, writes)
-        files = planned.files
-        report.held = dict(planned.held)
-        writes = {k: v for k, v in writes.items() if k not in planned.held}
-        report.written = writes
-        report.files = sorted(files)
-        if dry_run:
-            report.diff = "".join(
-                unified_diff(path, source.read(path), data) for path, data in sorted(files.items())
-            )
-            return report
-        if commit and files:
-            dirty = ctx.repo.dirty_paths(files)
-            if dirty:
-                raise RefusedError(
-                    f"{', '.join(sorted(dirty))} has uncommitted edits, so --commit would mix "
-                    "them into the mirror commit; nothing was written",
-                    hint="commit or stash those edits first, or pull without --commit",
+        # lock or for EvalAI is then a local change (or a conflict), never overwritten.  Each
+        # file is replaced only while it still holds what the merge read; a file saved
+        # meanwhile is merged again, with the saved text as the local side.
+        done_files: set[str] = set()
+        done_writes: dict[str, Any] = {}
+        for attempt in range(1, MAX_REMERGES + 1):
+            read = ReadOnce(source)
+            local = read_source(read, ctx.config_path)
+            cmp = compare(state, local, remote, prefer=prefer)
+            report, files = _plan_pull(pk, cmp, local, read, dry_run=dry_run)
+            if dry_run:
+                report.diff = "".join(
+                    unified_diff(path, read.read(path), data)
+                    for path, data in sorted(files.items())
                 )
-        from evalai_mirror.fsutil import atomic_write_bytes
-
-        for path, data in sorted(files.items()):
-            atomic_write_bytes(ctx.repo.root / path, data)
+                return report
+            if commit and files:
+                dirty = ctx.repo.dirty_paths(files)
+                if dirty:
+                    raise RefusedError(
+                        f"{', '.join(sorted(dirty))} has uncommitted edits, so --commit would "
+                        "mix them into the mirror commit; nothing was written",
+                        hint="commit or stash those edits first, or pull without --commit",
+                    )
+            saved = write_unless_saved(ctx.repo.root, files, read)
+            done_files |= set(files) - saved
+            done_writes.update(
+                {k: v for k, v in report.written.items()
+                 if local.locations[k].path not in saved}
+            )
+            if not saved:
+                break
+            if attempt == MAX_REMERGES:
+                raise SyncError(
+                    f"{', '.join(sorted(saved))} kept changing while pull wrote "
+                    f"{'it' if len(saved) == 1 else 'them'} ({attempt} times); "
+                    "EvalAI's values for it were not written",
+                    hint="save less often for a moment, then run pull again",
+                )
+        report.written = done_writes
+        report.files = sorted(done_files)
+        writes = done_writes
         # The base moves to EvalAI's value for every field that is settled here.
         new_state = state or BranchState()
         base = dict(cmp.base or {})
@@ -425,8 +471,8 @@ def pull(
             _log(ctx, "pull", pk, writes, None, command,
                  f"wrote {', '.join(report.files)}")
     # Outside the lock: a commit or git push runs the hooks, which run push.
-    if commit and files:
-        report.commit = ctx.repo.commit_paths(sorted(files), commit_message(writes))
+    if commit and done_files:
+        report.commit = ctx.repo.commit_paths(sorted(done_files), commit_message(writes))
         if git_push:
             try:
                 ctx.repo.push("origin", ctx.branch)
@@ -550,7 +596,8 @@ def resolve(ctx: Context, keys: Iterable[str] | None, take: Prefer) -> ResolveRe
         )
         check_claim(ctx, pk)
         remote = read_evalai(ctx, pk)
-        local = read_source(source, ctx.config_path)  # as late as possible, as in pull
+        read = ReadOnce(source)
+        local = read_source(read, ctx.config_path)  # as late as possible, as in pull
         cmp = compare(state, local, remote)
         by_key = cmp.result.fields
         if keys is None:
@@ -576,11 +623,14 @@ def resolve(ctx: Context, keys: Iterable[str] | None, take: Prefer) -> ResolveRe
             if take == "remote" and not same(res.local, res.remote):
                 writes[res.key] = res.remote
             report.taken[res.key] = take
-        files = model.render_local_changes(local, source, writes) if writes else {}
-        from evalai_mirror.fsutil import atomic_write_bytes
-
-        for path, data in sorted(files.items()):
-            atomic_write_bytes(ctx.repo.root / path, data)
+        files = model.render_local_changes(local, read, writes) if writes else {}
+        saved = write_unless_saved(ctx.repo.root, files, read)
+        if saved:
+            raise SyncError(
+                f"{', '.join(sorted(saved))} was saved while resolve wrote it, so it was left "
+                "as saved and nothing was settled",
+                hint="run resolve again",
+            )
         report.files = sorted(files)
         new_state = state or BranchState(challenge_pk=pk, repository=ctx.repository)
         new_state.challenge_pk = pk
