@@ -117,12 +117,15 @@ def test_the_pre_commit_hook_stops_a_bomb_and_a_crash(challenge_repo: Path, tmp_
     assert refused.returncode != 0 and "aliases (*name) expand" in refused.stderr
     assert git(repo, "rev-parse", "HEAD") == head
 
-    # an evalai-mirror that crashes (exit 3) must not let the commit through either
-    fake = tmp_path / "crashing-bin"
-    fake.mkdir()
-    (fake / "evalai-mirror").write_text("#!/bin/sh\necho 'error: evalai-mirror crashed' >&2\nexit 3\n")
-    (fake / "evalai-mirror").chmod(0o755)
-    env["PATH"] = str(fake) + os.pathsep + env["PATH"]
+    # an evalai-mirror that crashes (exit 3) must not let the commit through either: the hook
+    # runs the Python that installed it, here one whose evalai-mirror always crashes
+    fake = tmp_path / "crashing-python"
+    fake.write_text("#!/bin/sh\necho 'error: evalai-mirror crashed' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    lines = hook.read_text().splitlines(keepends=True)
+    hook.write_text("".join(f"INSTALL_PYTHON='{fake}'\n" if line.startswith("INSTALL_PYTHON=")
+                            else line for line in lines))
     crashed = subprocess.run(["git", "commit", "-q", "-m", "crash"], cwd=repo, env=env,
                              capture_output=True, text=True, check=False)
     assert crashed.returncode != 0, crashed.stderr
