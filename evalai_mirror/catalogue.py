@@ -77,8 +77,8 @@ class Read(str, Enum):
     SPONSORS = "GET sponsors"  # /api/challenges/challenge/<pk>/sponsors/
 
 
-# The GETs a status or a watch poll sends (at once): every field they return is compared in
-# one round trip.  Fields read by any other GET are compared before a write that sets them.
+# The GETs a watch poll sends (at once).  Status and pull send every GET (these, one detail
+# GET per phase split, prizes and sponsors) in one round trip; watch does so about once a minute.
 POLL_READS: frozenset[Read] = frozenset({Read.CHALLENGE, Read.PHASES, Read.SPLITS})
 
 
@@ -139,7 +139,8 @@ class Field:
 
     @property
     def polled(self) -> bool:
-        """Compared by every status and watch poll (else only before a write that sets it)."""
+        """Compared by every watch poll (all fields are compared by status, pull and before
+        a write that sets them; the others by a watch poll about once a minute)."""
         return self.read in POLL_READS
 
 
@@ -409,7 +410,7 @@ def readme_table() -> str:
     for spec in FIELDS:
         read = f"{spec.read.value} `{spec.json_key}`"
         if not spec.polled:
-            read += " (before a write)"
+            read += " (watch: once a minute)"
         write = spec.write.value
         if spec.write is not Write.ZIP and spec.zip_sets is not ZipSets.NEVER:
             write += " (or the zip)"

@@ -1,8 +1,9 @@
 """Reading EvalAI's side: the GETs a command needs, sent at once (one round trip).
 
-A status or watch poll sends the challenge, its phases and its phase splits (``POLL_READS``);
-a push sends only the GETs that return what it is about to write (and everything before a zip,
-which sets every field).  The split list names dataset splits and leaderboards by pk only, so
+Status and pull send every GET (``ALL_READS``: the challenge, its phases, its phase splits,
+each split's detail, prizes, sponsors); a watch poll the first three (``POLL_READS``); a push
+only the GETs that return what it is about to write (only the detail of a split it writes; and
+everything before a zip, which sets every field).  The split list names dataset splits and leaderboards by pk only, so
 their codenames and config ids are learnt once from the detail GETs and cached next to the
 state (``ids.json``), keyed by host and challenge.
 """
@@ -18,7 +19,7 @@ from typing import Any
 
 from . import remotemodel
 from .api import EvalAIClient
-from .catalogue import POLL_READS, Read
+from .catalogue import POLL_READS, Read, parse_key
 from .errors import NotFoundError
 from .remotemodel import Ids, Pks
 
@@ -36,10 +37,22 @@ class Remote:
     reads: frozenset[Read] = POLL_READS
     pks: Pks = field(default_factory=Pks)
     splits: list[dict[str, Any]] = field(default_factory=list)
+    # the phase splits (phase codename, dataset split codename) whose detail was read, when
+    # not all of them were (a push reads only the detail of the split it writes)
+    details_for: frozenset[tuple[str, str]] | None = None
 
     @property
     def phase_pks(self) -> dict[str, int]:
         return dict(self.pks.phases)
+
+    def covers(self, key: str) -> bool:
+        """Whether EvalAI's value of ``key`` was read (so that it can be compared)."""
+        parsed = parse_key(key)
+        if parsed is None or parsed.field.read not in self.reads:
+            return False
+        if parsed.field.read is Read.SPLIT_DETAIL and self.details_for is not None:
+            return (parsed.ident[0], parsed.ident[1]) in self.details_for
+        return True
 
 
 def run_at_once(calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
@@ -88,8 +101,12 @@ def fetch_remote(
     reads: Iterable[Read] = POLL_READS,
     *,
     cache: IdCache | None = None,
+    details_for: Iterable[tuple[str, str]] | None = None,
 ) -> Remote:
-    """EvalAI's side as the GETs for ``reads`` return it, sent at once."""
+    """EvalAI's side as the GETs for ``reads`` return it, sent at once.  ``details_for``
+    limits the phase split detail GETs to those splits (phase codename, dataset split
+    codename), read once the split list has named their pks."""
+    only = None if details_for is None else frozenset(details_for)
     wanted = frozenset(reads)
     ids = cache.load(pk) if cache is not None else Ids()
     known = json.dumps(ids.to_json(), sort_keys=True)
@@ -106,12 +123,20 @@ def fetch_remote(
         calls["prizes"] = _tolerant(partial(client.prizes, pk))
     if Read.SPONSORS in wanted:
         calls["sponsors"] = _tolerant(partial(client.sponsors, pk))
-    got = {k: v for k, v in run_at_once(calls).items() if v is not None}
+    if Read.SPLIT_DETAIL in wanted and only is None:
+        # the split pks a past read learnt: their details go in this same round trip
+        for split_pk in sorted(ids.split_leaderboard):
+            calls[f"detail{split_pk}"] = _tolerant(partial(client.get_phase_split, split_pk))
+    answers = run_at_once(calls)
+    early = {int(k[6:]): v for k, v in answers.items() if k.startswith("detail")}
+    got = {k: v for k, v in answers.items() if v is not None and not k.startswith("detail")}
     phases: list[dict[str, Any]] = got.get("phases", [])
     ids.learn_phases(phases)
     splits: list[dict[str, Any]] = got.get("splits", [])
+    if "splits" in got:
+        ids.forget_splits_but(splits)
     details = _learn(client, pk, ids, splits, want_details=Read.SPLIT_DETAIL in wanted,
-                     have_phases="phases" in got)
+                     have_phases="phases" in got, have=early, only=only)
     if "phases" in got:
         ids.phases = {p: c for p, c in ids.phases.items() if any(x.get("id") == p for x in phases)}
     snapshot, pks = remotemodel.snapshot(
@@ -135,8 +160,16 @@ def fetch_remote(
             # endpoints): those fields are not compared at all rather than shown as missing
             effective -= {Read.SPLITS, Read.SPLIT_DETAIL}
             snapshot = {k: v for k, v in snapshot.items() if _read_of(k) in effective}
+    if only is not None and Read.SPLIT_DETAIL in effective:
+        snapshot = {k: v for k, v in snapshot.items()
+                    if _read_of(k) is not Read.SPLIT_DETAIL or _split_of(k) in only}
     return Remote(pk, got.get("challenge", {}), phases, snapshot, frozenset(effective), pks,
-                  splits)
+                  splits, only)
+
+
+def _split_of(key: str) -> tuple[str, str] | None:
+    parsed = parse_key(key)
+    return None if parsed is None else (parsed.ident[0], parsed.ident[1])
 
 
 def _read_of(key: str) -> Read | None:
@@ -166,20 +199,25 @@ def _learn(
     *,
     want_details: bool,
     have_phases: bool,
+    have: dict[int, Any],
+    only: frozenset[tuple[str, str]] | None = None,
 ) -> dict[int, dict[str, Any]]:
     """Fill in ``ids`` for ``splits`` (one more round trip when something is new); the split
-    details read on the way (all of them when ``want_details``)."""
+    details read on the way (all of them when ``want_details``, or those of the splits in
+    ``only``), ``have`` those read already."""
     phases, dsplits, psplits = ids.unknown(splits)
     if want_details:
-        psplits = {int(s["id"]) for s in splits if isinstance(s.get("id"), int)}
+        psplits |= {int(s["id"]) for s in splits if isinstance(s.get("id"), int)
+                    and (only is None or ids.split_names(s) in (None, *only))}
+    psplits -= {split_pk for split_pk, answer in have.items() if answer is not None}
     calls: dict[str, Callable[[], Any]] = {}
     if phases and not have_phases:
         calls["phases"] = lambda: client.list_phases(pk)
     for ds_pk in sorted(dsplits):
         calls[f"ds{ds_pk}"] = _tolerant(partial(client.get_dataset_split, ds_pk))
     for split_pk in sorted(psplits):
-        calls[f"split{split_pk}"] = _tolerant(partial(client.get_phase_split, split_pk))
-    got = run_at_once(calls)
+        calls[f"detail{split_pk}"] = _tolerant(partial(client.get_phase_split, split_pk))
+    got = {**{f"detail{k}": v for k, v in have.items()}, **run_at_once(calls)}
     ids.learn_phases(got.get("phases", []))
     details: dict[int, dict[str, Any]] = {}
     for name, answer in got.items():
@@ -187,10 +225,10 @@ def _learn(
             continue
         if name.startswith("ds") and answer.get("codename") is not None:
             ids.dataset_splits[int(name[2:])] = str(answer["codename"])
-        elif name.startswith("split"):
-            details[int(name[5:])] = answer
+        elif name.startswith("detail"):
+            details[int(name[6:])] = answer
             if isinstance(answer.get("leaderboard"), int):
-                ids.split_leaderboard[int(name[5:])] = int(answer["leaderboard"])
+                ids.split_leaderboard[int(name[6:])] = int(answer["leaderboard"])
     boards = {lb for lb in ids.split_leaderboard.values() if lb not in ids.leaderboards}
     more = run_at_once(
         {f"lb{lb}": _tolerant(partial(client.get_leaderboard, lb)) for lb in sorted(boards)}

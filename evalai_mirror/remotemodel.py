@@ -58,6 +58,19 @@ class Ids:
             if phase.get("codename") is not None and isinstance(phase.get("id"), int):
                 self.phases[int(phase["id"])] = str(phase["codename"])
 
+    def forget_splits_but(self, splits: Iterable[Mapping[str, Any]]) -> None:
+        """Forget the phase splits EvalAI no longer lists (no detail GET is sent for them)."""
+        listed = {_pk(item.get("id")) for item in splits}
+        self.split_leaderboard = {
+            k: v for k, v in self.split_leaderboard.items() if k in listed
+        }
+
+    def split_names(self, item: Mapping[str, Any]) -> tuple[str, str] | None:
+        """(phase codename, dataset split codename) of a split list item, when known."""
+        phase = self.phases.get(_pk(item.get("challenge_phase")) or -1)
+        dsplit = self.dataset_splits.get(_pk(item.get("dataset_split")) or -1)
+        return None if phase is None or dsplit is None else (phase, dsplit)
+
     def unknown(self, splits: Iterable[Mapping[str, Any]]) -> tuple[set[int], set[int], set[int]]:
         """(phase pks, dataset split pks, phase split pks) of ``splits`` not known yet."""
         phases, dsplits, psplits = set(), set(), set()
@@ -202,6 +215,17 @@ def reads_for(keys: Iterable[str]) -> set[Read]:
         if parsed.scope in (Scope.PHASE_SPLIT, Scope.LEADERBOARD, Scope.DATASET_SPLIT):
             reads.add(Read.SPLITS)
     return reads
+
+
+def split_details_for(keys: Iterable[str]) -> set[tuple[str, str]]:
+    """The phase splits (phase codename, dataset split codename) whose detail GET returns one
+    of ``keys``."""
+    out: set[tuple[str, str]] = set()
+    for key in keys:
+        parsed = cat.parse_key(key)
+        if parsed is not None and parsed.field.read is Read.SPLIT_DETAIL:
+            out.add((parsed.ident[0], parsed.ident[1]))
+    return out
 
 
 def plan_requests(

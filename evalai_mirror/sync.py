@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from evalai_mirror import catalogue
 from evalai_mirror import challenge as model
-from evalai_mirror.catalogue import POLL_READS, Read
+from evalai_mirror.catalogue import Read
 from evalai_mirror.errors import (
     ApiError,
     GitError,
@@ -30,7 +30,7 @@ from evalai_mirror.errors import (
     SettingsError,
     SyncError,
 )
-from evalai_mirror.fetch import IdCache
+from evalai_mirror.fetch import ALL_READS, IdCache
 from evalai_mirror.fetch import Remote as Remote
 from evalai_mirror.fetch import fetch_remote as fetch_remote
 from evalai_mirror.merge import MISSING, FieldResult, FieldState, MergeResult, merge, same
@@ -142,11 +142,16 @@ def warn_token_leaks(settings: Settings, repo: GitRepo) -> None:
 
 
 def read_evalai(
-    ctx: Context, pk: int, reads: Iterable[Read] = POLL_READS
+    ctx: Context,
+    pk: int,
+    reads: Iterable[Read] = ALL_READS,
+    details_for: Iterable[tuple[str, str]] | None = None,
 ) -> Remote:
-    """EvalAI's side for ``reads`` (a status or watch poll: the challenge, its phases and its
-    phase splits, sent at once), with the pk cache of this repository."""
-    return fetch_remote(ctx.client, pk, reads, cache=IdCache(ctx.store.dir, ctx.client.host_url))
+    """EvalAI's side for ``reads`` (by default every field: the challenge, its phases, its
+    phase splits, each split's detail, prizes and sponsors, sent at once), with the pk cache of
+    this repository."""
+    return fetch_remote(ctx.client, pk, reads, cache=IdCache(ctx.store.dir, ctx.client.host_url),
+                        details_for=details_for)
 
 
 def find_pk(ctx: Context, state: BranchState | None) -> int | None:
@@ -230,7 +235,7 @@ def compare(
         # the base of the fields EvalAI's answers did not return stays as it is (kept in
         # Comparison.base, so the state keeps it), but is not compared
         merged_base = {
-            k: v for k, v in base.items() if k in keys or model.field_read(k) in remote.reads
+            k: v for k, v in base.items() if k in keys or remote.covers(k)
         }
     result = merge(
         merged_base, here, remote.snapshot, text_keys=model.text_keys(keys), prefer=prefer
@@ -261,7 +266,7 @@ def settle_in_flight(state: BranchState, remote: Mapping[str, Any]) -> None:
 
 def compared_fields(local: model.LocalChallenge, remote: Remote) -> dict[str, Any]:
     """The repository's fields that EvalAI's answers in ``remote`` can be compared with."""
-    return {k: v for k, v in local.fields.items() if model.field_read(k) in remote.reads}
+    return {k: v for k, v in local.fields.items() if remote.covers(k)}
 
 
 def read_source(source: FileSource, config_path: str) -> model.LocalChallenge:
@@ -538,8 +543,8 @@ class StatusReport:
 
     @property
     def not_compared(self) -> list[str]:
-        """The repository's fields whose EvalAI value this status did not read (EvalAI returns
-        them one request per object; push compares them before a write that sets them)."""
+        """The repository's fields whose EvalAI value this status could not read (an EvalAI
+        without the phase split detail endpoints); push compares them before a write."""
         if self.comparison is None:
             return []
         return sorted(set(self.comparison.local.fields) - set(self.comparison.result.fields))

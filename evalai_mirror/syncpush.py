@@ -147,7 +147,7 @@ def push(
         check_claim(ctx, pk, force=force)
         structural = structure_changes(state, local)
         reads = push_reads(state, local, structural)
-        remote = read_evalai(ctx, pk, reads)
+        remote = read_evalai(ctx, pk, reads, push_details(state, local, reads))
         cmp = compare(state, local, remote)
         sending = _sending(cmp, force=force)
         requests, zip_only = remotemodel.plan_requests(pk, local.fields, sending, remote.pks)
@@ -246,15 +246,28 @@ def push_reads(
     history; none when nothing changed here."""
     if structural or state is None or not state.base:
         return ALL_READS
+    changed = _changed_here(state, local)
+    if any(model.field_write(k) is Write.ZIP for k in changed):
+        return ALL_READS
+    return frozenset(remotemodel.reads_for(changed))
+
+
+def push_details(
+    state: BranchState | None, local: model.LocalChallenge, reads: frozenset[Read]
+) -> frozenset[tuple[str, str]] | None:
+    """The phase splits whose detail a push reads (those it may write), None for all."""
+    if reads == ALL_READS or state is None:
+        return None
+    return frozenset(remotemodel.split_details_for(_changed_here(state, local)))
+
+
+def _changed_here(state: BranchState, local: model.LocalChallenge) -> list[str]:
     base = state.base
-    changed = [
+    return [
         key for key, value in local.fields.items()
         if (key in base and not same(base[key], value))
         or (key not in base and key in local.explicit)
     ]
-    if any(model.field_write(k) is Write.ZIP for k in changed):
-        return ALL_READS
-    return frozenset(remotemodel.reads_for(changed))
 
 
 def _sending(cmp: Comparison, *, force: bool) -> list[str]:

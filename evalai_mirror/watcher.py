@@ -1,7 +1,10 @@
 """The watch loop: poll EvalAI and mirror its edits as ``pull`` does; watch the working copy.
 
-A :class:`Watcher` owns no thread of its own: :meth:`Watcher.poll_once` is one poll (two
-requests: the challenge and its phases) and :meth:`Watcher.run` loops until a
+A :class:`Watcher` owns no thread of its own: :meth:`Watcher.poll_once` is one poll (three
+GETs sent at once: the challenge, its phases, its phase splits; the first poll and one every
+:data:`FULL_READ_EVERY` seconds send every GET a status sends, for the values EvalAI returns
+one request per phase split, prizes and sponsors; the wait after a poll is the interval per
+three requests it sent) and :meth:`Watcher.run` loops until a
 ``threading.Event`` is set, so tests drive it from a thread and the command wires signals.
 Problems never stop the loop: an unreachable EvalAI is said once (and once that it is back),
 with an exponential, capped back-off; a 429 waits for its Retry-After; a conflict, a broken
@@ -13,6 +16,7 @@ half-written.
 from __future__ import annotations
 
 import hashlib
+import math
 import sys
 import threading
 import time
@@ -23,13 +27,16 @@ from pathlib import Path
 from typing import Any
 
 from evalai_mirror import sync, ui
+from evalai_mirror.catalogue import POLL_READS, Read
 from evalai_mirror.errors import (
     ApiError,
     MirrorError,
     ThrottledError,
     UnreachableError,
 )
+from evalai_mirror.fetch import ALL_READS
 
+FULL_READ_EVERY = 60.0  # seconds (about): a poll that reads every field, not just 3 GETs
 DEFAULT_MAX_BACKOFF = 120.0
 DEBOUNCE = 0.3  # seconds of quiet after a save before the file is checked
 TICK = 0.5  # the longest the loop sleeps without looking at the stop event and saves
@@ -104,7 +111,9 @@ class Watcher:
         self._said: set[str] = set()  # problems said and not over yet
         self._conflicts: dict[str, str] = {}  # key -> signature of the conflict last said
         self._kept: frozenset[str] = frozenset()
-        self._last_snapshot: dict[str, Any] | None = None
+        self._seen: dict[str, Any] | None = None  # EvalAI's values as last merged
+        self._seen_reads: frozenset[Read] = frozenset()  # the GETs they came from
+        self._polls_to_full = 0  # polls until the next one reads every field
         self._local_dirty = True
         self._refused_pending: str | None = None
         self._push_retry = False
@@ -136,6 +145,7 @@ class Watcher:
         """One poll: send a pending push, read EvalAI, merge what changed into the working
         copy.  Never raises for EvalAI or repository trouble: it says so and backs off."""
         interval = self.options.interval
+        before = self._sent()
         try:
             self._send_pending()
             remote = self._fetch()
@@ -143,9 +153,9 @@ class Watcher:
             if self._push_retry:
                 self._push_retry = False
                 self._push_worktree()
-            if not self._local_dirty and remote.snapshot == self._last_snapshot:
+            if not self._local_dirty and self._unchanged(remote):
                 self._said.clear()
-                return PollResult(ok=True, delay=interval, unchanged=True)
+                return PollResult(ok=True, delay=self._paced(before), unchanged=True)
             self._local_dirty = False
             report = sync.pull(
                 self.ctx,
@@ -182,14 +192,40 @@ class Watcher:
             self._once(str(exc))
             return PollResult(ok=False, delay=interval, error=str(exc))
         self._said.clear()
-        self._last_snapshot = remote.snapshot
+        self._seen = {
+            **{k: v for k, v in (self._seen or {}).items() if not remote.covers(k)},
+            **remote.snapshot,
+        }
+        self._seen_reads |= remote.reads
         self._report(report)
-        return PollResult(ok=True, delay=interval, report=report)
+        return PollResult(ok=True, delay=self._paced(before), report=report)
+
+    def _unchanged(self, remote: sync.Remote) -> bool:
+        """Whether EvalAI's answers hold what the last merge saw (of what they return)."""
+        if self._seen is None or not remote.reads <= self._seen_reads:
+            return False
+        return {k: v for k, v in self._seen.items() if remote.covers(k)} == remote.snapshot
+
+    def _sent(self) -> int:
+        return self.ctx.client.stats.requests
+
+    def _paced(self, before: int) -> float:
+        """The wait before the next poll: the interval per three requests this poll sent, so
+        that a poll that read every field (or pushed) is paid for before the next one, and
+        watch never sends more than 3 requests an interval, over any stretch of time."""
+        spent = self._sent() - before
+        return self.options.interval * max(1.0, spent / len(POLL_READS))
 
     def _fetch(self) -> sync.Remote:
         state = self.ctx.store.load(self.ctx.branch)
         hint = "create it with `evalai-mirror push`; watch goes on polling"
-        return sync.read_evalai(self.ctx, sync.require_pk(self.ctx, state, hint=hint))
+        pk = sync.require_pk(self.ctx, state, hint=hint)
+        if self._polls_to_full > 0:
+            self._polls_to_full -= 1
+            return sync.read_evalai(self.ctx, pk, POLL_READS)
+        remote = sync.read_evalai(self.ctx, pk, ALL_READS)
+        self._polls_to_full = math.ceil(FULL_READ_EVERY / self.options.interval) - 1
+        return remote
 
     def _back(self) -> None:
         if self._down:

@@ -15,6 +15,7 @@ import pytest
 from conftest import RunCli, changes, commit_all, first_push, git, status_json
 
 CONFIG = "challenge_config.yaml"
+SPLITS = 3  # the fixture challenge's phase splits
 EXTRA = "tags:\n  - random numbers\n  - games\ndomain: CV\n"
 
 
@@ -57,6 +58,22 @@ KINDS = {
         lambda s, pk: s.edit_phase_split(pk, "dev", "train_split", visibility=3),
         (["    visibility: 1"], ["    visibility: 3"]),
         ("    dataset_split_id: 1\n    visibility: 1\n", "    dataset_split_id: 1\n    visibility: 2\n"),
+        r"PATCH /api/challenges/challenge/create/challenge_phase_split/\d+/$",
+    ),
+    "phase split detail field": Kind(
+        "splits.dev.train_split.leaderboard_decimal_precision",
+        lambda s, pk: s.edit_phase_split(pk, "dev", "train_split", leaderboard_decimal_precision=4),
+        (["    leaderboard_decimal_precision: 2"], ["    leaderboard_decimal_precision: 4"]),
+        ("    visibility: 1\n    leaderboard_decimal_precision: 2\n",
+         "    visibility: 1\n    leaderboard_decimal_precision: 3\n"),
+        r"PATCH /api/challenges/challenge/create/challenge_phase_split/\d+/$",
+    ),
+    "phase split order": Kind(
+        "splits.test.test_split.is_leaderboard_order_descending",
+        lambda s, pk: s.edit_phase_split(pk, "test", "test_split",
+                                         is_leaderboard_order_descending=False),
+        (["    is_leaderboard_order_descending: True"], ["    is_leaderboard_order_descending: False"]),
+        ("    is_leaderboard_order_descending: True\n", "    is_leaderboard_order_descending: False\n"),
         r"PATCH /api/challenges/challenge/create/challenge_phase_split/\d+/$",
     ),
     "leaderboard schema": Kind(
@@ -124,7 +141,10 @@ def test_an_evalai_side_edit_shows_and_pulls_exactly_its_lines(
     assert code == 2
     states = {f["key"]: f["state"] for f in data["fields"] if f["state"] != "in sync"}
     assert states == {kind.key: "changed on EvalAI"}
-    assert len(sandbox.requests()) <= 3  # one round trip: its GETs sent at once
+    # one round trip: the challenge, its phases, its phase splits, each split's detail (the
+    # only answer with its precision and order), prizes and sponsors, sent at once
+    assert sorted(r.method for r in sandbox.requests()) == ["GET"] * (3 + SPLITS + 2)
+    assert len({r.path for r in sandbox.requests()}) == 3 + SPLITS + 2
 
     assert run_cli(["pull"], cwd=repo) == 0, capsys.readouterr()
     capsys.readouterr()

@@ -71,8 +71,9 @@ def test_title_edit_on_evalai_changes_exactly_that_line(
     assert comments and all(line in after.splitlines() for line in comments)
     out = capsys.readouterr().out
     assert "EvalAI -> here: title = 'Random Numbers, Revised'" in out
-    # GET challenge, phases and phase splits (one round trip), nothing that changes EvalAI
-    assert sorted(r.method for r in sandbox.requests()) == ["GET", "GET", "GET"]
+    # GET challenge, phases, phase splits, each split's detail, prizes and sponsors (one
+    # round trip), nothing that changes EvalAI
+    assert sorted(r.method for r in sandbox.requests()) == ["GET"] * (3 + 3 + 2)
     # a second pull has nothing left to do
     assert run_cli(["pull"], cwd=repo) == 0
     assert "up to date" in capsys.readouterr().out

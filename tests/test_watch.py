@@ -95,7 +95,7 @@ def running() -> Iterator[Callable[[Any], None]]:
         assert not thread.is_alive(), "the watcher did not stop"
 
 
-def test_poll_once_mirrors_an_edit_with_two_requests(
+def test_poll_once_mirrors_an_edit_with_three_requests(
     pushed: tuple[Path, Any, int], make_watcher: Callable[..., tuple[Any, Log]]
 ) -> None:
     repo, sandbox, pk = pushed
@@ -118,6 +118,38 @@ def test_poll_once_mirrors_an_edit_with_two_requests(
     idle = watcher.poll_once()
     assert idle.ok and idle.unchanged and idle.delay == 0.05
     assert len(sandbox.requests()) == 3
+
+
+def test_watch_stays_within_30_requests_a_minute_and_reads_every_field_now_and_then(
+    pushed: tuple[Path, Any, int], make_watcher: Callable[..., tuple[Any, Log]]
+) -> None:
+    """At the default interval a poll is 3 GETs sent at once; about once a minute a poll reads
+    every field (one GET more per phase split, prizes, sponsors) and waits longer after it, so
+    an EvalAI-side edit of a split's precision is mirrored too and the rate stays under 30."""
+    from evalai_mirror.commands.watch import EVALAI_LIMIT_PER_MINUTE
+    from evalai_mirror.settings import DEFAULT_POLL_INTERVAL
+
+    repo, sandbox, pk = pushed
+    interval = DEFAULT_POLL_INTERVAL
+    watcher, _log = make_watcher(interval=interval)
+    per_poll: list[int] = []
+    delays: list[float] = []
+    for number in range(12):
+        if number == 5:
+            sandbox.edit_phase_split(pk, "dev", "train_split", leaderboard_decimal_precision=5)
+        sandbox.clear_requests()
+        result = watcher.poll_once()
+        assert result.ok
+        per_poll.append(len(sandbox.requests()))
+        delays.append(result.delay)
+    full = 3 + 3 + 2  # the poll GETs, the fixture's 3 phase split details, prizes, sponsors
+    every = per_poll.index(full, 1)
+    assert per_poll == [full] + [3] * (every - 1) + [full] + [3] * (11 - every), per_poll
+    assert 5 < every and 40 <= every * interval <= 80  # about once a minute
+    assert "leaderboard_decimal_precision: 5" in (repo / CONFIG).read_text()
+    # the wait after a poll is the interval per 3 requests: never more than 30 a minute
+    assert sum(per_poll) * 60 / sum(delays) <= EVALAI_LIMIT_PER_MINUTE / 2
+    assert delays[0] == pytest.approx(interval * full / 3) and delays[1] == interval
 
 
 @pytest.mark.slow

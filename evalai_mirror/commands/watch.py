@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from evalai_mirror.watcher import Watcher
 
 EVALAI_LIMIT_PER_MINUTE = 60  # EvalAI's per-user throttle
-REQUESTS_PER_POLL = 2  # the challenge and its phases
+REQUESTS_PER_POLL = 3  # the challenge, its phases and its phase splits (see watcher.py)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
