@@ -531,6 +531,13 @@ def _insert(doc: _Doc, mapping: Any, key: str, value: Any, order: int) -> _Edit:
             value, indent + 2, eol, _flow_quote(mapping), doc.style
         )
         line = " " * indent + key_text + ":" + rendered + eol
+    elif isinstance(value, list) and value and (dash := _sibling_dash(mapping)) is not None:
+        # the siblings' lists are block lists: this one too, indented as theirs
+        items = "".join(
+            " " * (indent + dash) + "- " + render_flow(item, style=doc.style) + eol
+            for item in value
+        )
+        line = " " * indent + key_text + ":" + eol + items
     elif _is_collection(value):
         rendered = render_flow(value, style=doc.style)
         line = " " * indent + key_text + ": " + rendered + eol
@@ -539,6 +546,16 @@ def _insert(doc: _Doc, mapping: Any, key: str, value: Any, order: int) -> _Edit:
     if newline == -1:
         return _Edit(len(text), len(text), eol + line[: -len(eol)], order)
     return _Edit(newline + 1, newline + 1, line, order)
+
+
+def _sibling_dash(mapping: Any) -> int | None:
+    """How far right of its key a sibling block list of scalars puts its ``-`` (0 for an
+    indentless list); None when no sibling is one."""
+    for key_node, value_node in mapping.value:
+        if (_kind(value_node) == "seq" and not value_node.flow_style and value_node.value
+                and all(_kind(item) == "scalar" for item in value_node.value)):
+            return int(value_node.start_mark.column) - int(key_node.start_mark.column)
+    return None
 
 
 def _same_value(got: Any, expected: Any) -> bool:

@@ -42,7 +42,7 @@ KINDS = {
     "list": Kind(
         "allowed_email_domains",
         lambda s, pk: s.edit_challenge(pk, allowed_email_domains=["example.org"]),
-        ([], ["allowed_email_domains: [example.org]"]),
+        ([], ["allowed_email_domains:", "  - example.org"]),  # block, as the tags above
         ("published: True\n", "published: True\nallowed_email_domains: [a.org, b.org]\n"),
         r"PATCH /api/challenges/challenge_host_team/\d+/challenge/\d+$",
     ),
@@ -227,3 +227,31 @@ def test_a_pull_keeps_the_base_of_what_it_did_not_read(
     assert run_cli(["push"], cwd=repo) == 0
     capsys.readouterr()
     assert [r.method for r in sandbox.requests()] == ["GET", "PATCH"]
+
+
+def test_a_shared_html_file_is_one_decision_and_the_pull_writes_everything_else(
+    challenge_repo: Path, sandbox_env: Any, monkeypatch: pytest.MonkeyPatch, run_cli: RunCli,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The challenge and phase dev share templates/description.html; EvalAI changes the
+    challenge's description (not the phase's) and the title: the pull writes the title, holds
+    the shared file back as one decision, and exits 0."""
+    config = challenge_repo / CONFIG
+    config.write_text(config.read_text().replace(
+        "templates/challenge_phase_1_description.html", "templates/description.html"))
+    commit_all(challenge_repo, "one description for the challenge and phase dev")
+    pk = first_push(challenge_repo, monkeypatch)
+    sandbox_env.edit_challenge(pk, title="Shared Pages", description="<p>Only the challenge</p>")
+    before = (challenge_repo / "templates" / "description.html").read_bytes()
+
+    assert run_cli(["pull"], cwd=challenge_repo) == 0
+    captured = capsys.readouterr()
+    assert diff_lines(challenge_repo) == (["title: Random Number Generator Challenge"],
+                                          ["title: Shared Pages"])
+    assert (challenge_repo / "templates" / "description.html").read_bytes() == before
+    said = captured.out + captured.err
+    assert said.count("templates/description.html serves description") == 1, said
+    assert "every other value was" in said
+    code, data = status_json(run_cli, challenge_repo, capsys)
+    states = {f["key"]: f["state"] for f in data["fields"] if f["state"] != "in sync"}
+    assert code == 2 and states == {"description": "changed on EvalAI"}

@@ -132,3 +132,44 @@ def test_crlf_files_keep_crlf(eol: str) -> None:
 def test_scalar_becomes_a_list() -> None:
     new = write({("title",): ["x"]})
     assert "title: [x]\n" in new
+
+
+SPLITS = """\
+challenge_phase_splits:\r
+  # the dev split\r
+  - challenge_phase_id: 1\r
+    dataset_split_id: 1\r
+    visibility: 1\r
+\r
+    # ranking\r
+    is_leaderboard_order_descending: True\r
+  - challenge_phase_id: 2\r
+    dataset_split_id: 1\r
+    is_leaderboard_order_descending: True\r
+"""
+
+
+def test_absent_keys_take_their_siblings_style_in_a_crlf_file_with_comments() -> None:
+    new = write({("challenge_phase_splits", 0, "show_execution_time"): True,
+                 ("challenge_phase_splits", 0, "leaderboard_decimal_precision"): 3}, SPLITS)
+    assert new == SPLITS.replace(
+        "    is_leaderboard_order_descending: True\r\n  - challenge_phase_id: 2",
+        "    is_leaderboard_order_descending: True\r\n    show_execution_time: True\r\n"
+        "    leaderboard_decimal_precision: 3\r\n  - challenge_phase_id: 2",
+    )
+
+
+def test_an_absent_list_next_to_block_lists_is_written_as_a_block_list() -> None:
+    text = "title: T\ntags:\n  - a\n  - b\n# the end\n"
+    new = write({("allowed_email_domains",): ["x.org", "y.org"]}, text)
+    assert new == "title: T\ntags:\n  - a\n  - b\nallowed_email_domains:\n  - x.org\n  - y.org\n# the end\n"
+    indentless = "tags:\n- a\nlist_two: [1]\n"
+    assert write({("banned_email_ids",): ["p@q.r"]}, indentless).endswith("banned_email_ids:\n- p@q.r\n")
+
+
+def test_a_value_reset_to_its_default_changes_only_its_line() -> None:
+    text = "max_team_members: 4  # a cap\nforum_url: 'http://forum'\ntags:\n  - a\n  - b\ndomain: CV\n"
+    new = write({("max_team_members",): None, ("forum_url",): None, ("tags",): [],
+                 ("allowed_email_domains",): []}, text)
+    assert new == ("max_team_members: null  # a cap\nforum_url: null\ntags: []\ndomain: CV\n"
+                   "allowed_email_domains: []\n")
