@@ -2,7 +2,9 @@
 
 Paths, methods and bodies follow the EvalAI host API exactly (see the project's reference notes):
 Bearer auth, trailing slashes only where EvalAI has them, multipart zips that always carry
-``zip_configuration``, pagination by following ``next``.  One ``requests.Session`` per client;
+``zip_configuration``, pagination by following ``next``.  JSON requests go over the client's
+:class:`~evalai_mirror.http.DirectSession` (``http.client``, keep-alive) unless a proxy applies;
+zip uploads and proxied requests over one ``requests.Session``, made when first needed.
 GETs are retried on connection errors and 5xx, POST and PATCH never are.  Every failure becomes
 an :class:`~evalai_mirror.errors.ApiError` subclass with a one-line message that says what to
 do next, and never carries the token.
@@ -11,6 +13,7 @@ do next, and never carries the token.
 from __future__ import annotations
 
 import functools
+import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,8 +28,11 @@ from evalai_mirror.settings import Connection
 if TYPE_CHECKING:
     import requests
 
+    from evalai_mirror.http import Response
+
 T = TypeVar("T")
 CONNECT_TIMEOUT = 5.0
+_HEADERS = {"Accept": "application/json"}
 MAX_PAGES = 1000
 
 
@@ -58,7 +64,7 @@ class EvalAIClient:
         retries: int = 2,
         backoff: float = 0.25,
     ) -> None:
-        from evalai_mirror.http import new_session
+        from evalai_mirror.http import DirectSession, direct_applies
 
         ui.register_secret(connection.token)
         self.connection = connection
@@ -68,9 +74,24 @@ class EvalAIClient:
         self.retries = max(0, retries)
         self.backoff = backoff
         self.stats = ClientStats()
-        self._session = new_session(
-            self.host_url, token=connection.token, headers={"Accept": "application/json"}
+        # JSON requests go over http.client (no proxy applies), uploads and proxied requests
+        # through requests, imported when first needed (see http.py)
+        self._direct = (
+            DirectSession(self.host_url, token=connection.token, headers=_HEADERS)
+            if direct_applies(self.host_url)
+            else None
         )
+        self._requests: requests.Session | None = None
+
+    @property
+    def _session(self) -> requests.Session:
+        if self._requests is None:
+            from evalai_mirror.http import new_session
+
+            self._requests = new_session(
+                self.host_url, token=self.connection.token, headers=_HEADERS
+            )
+        return self._requests
 
     def __enter__(self) -> EvalAIClient:
         return self
@@ -79,7 +100,10 @@ class EvalAIClient:
         self.close()
 
     def close(self) -> None:
-        self._session.close()
+        if self._direct is not None:
+            self._direct.close()
+        if self._requests is not None:
+            self._requests.close()
 
     def __repr__(self) -> str:
         return f"EvalAIClient({self.host_url!r}, team_pk={self.team_pk})"
@@ -282,6 +306,8 @@ class EvalAIClient:
         data: dict[str, str] | None = None,
     ) -> tuple[int, Any]:
         """(status, parsed JSON) of a 2xx answer; every other outcome raises."""
+        if self._direct is not None and files is None and data is None:
+            return self._request_direct(method, path, json_body)
         import requests
 
         from evalai_mirror.http import send
@@ -312,10 +338,47 @@ class EvalAIClient:
             raise self._unreachable(method, path, exc) from exc
         return response.status_code, self._parse(method, path, response)
 
+    def _request_direct(
+        self, method: str, path: str, json_body: dict[str, Any] | None
+    ) -> tuple[int, Any]:
+        """:meth:`_request` over :class:`~evalai_mirror.http.DirectSession`, the body encoded
+        as ``requests`` encodes ``json=``."""
+        from evalai_mirror.http import Answer, Dropped, NoAnswer, retrying
+
+        assert self._direct is not None
+        direct = self._direct
+        try:
+            body = None if json_body is None else json.dumps(json_body, allow_nan=False).encode()
+        except ValueError as exc:  # NaN or infinity: not JSON
+            raise self._unreachable(method, path, NoAnswer(f"not JSON: {exc}")) from exc
+        sent = len(body) if body is not None else 0
+
+        def attempt() -> Answer:
+            return direct.request(
+                method, path, body=body, timeout=self.timeout,
+                content_type=None if body is None else "application/json",
+            )
+
+        def count_sent() -> None:
+            self.stats.count(requests=1, sent=sent)
+
+        def count_received(answer: Answer) -> None:
+            self.stats.count(received=len(answer.content))
+
+        try:
+            answer = retrying(
+                method, attempt, status=lambda answer: answer.status_code, dropped=(Dropped,),
+                retries=self.retries, backoff=self.backoff,
+                on_attempt=count_sent, on_response=count_received,
+            )
+        except NoAnswer as exc:
+            raise self._unreachable(method, path, exc) from exc
+        return answer.status_code, self._parse(method, path, answer)
+
     def _unreachable(self, method: str, path: str, exc: Exception) -> UnreachableError:
         return unreachable(method, path, exc, host_url=self.host_url, timeout=self.timeout)
 
-    def _parse(self, method: str, path: str, response: requests.Response) -> Any:
+    def _parse(self, method: str, path: str, response: Response) -> Any:
         status = response.status_code
         try:
             body: Any = response.json()
@@ -344,7 +407,7 @@ class EvalAIClient:
             return body
         raise self._error(method, path, response, body if is_json else None)
 
-    def _error(self, method: str, path: str, response: requests.Response, body: Any) -> ApiError:
+    def _error(self, method: str, path: str, response: Response, body: Any) -> ApiError:
         return error_for(method, path, response, body, host_url=self.host_url, team_pk=self.team_pk)
 
 def at_once(calls: Sequence[Callable[[], T]]) -> list[T]:

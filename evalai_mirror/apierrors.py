@@ -17,13 +17,13 @@ from evalai_mirror.errors import (
 )
 
 if TYPE_CHECKING:
-    import requests
+    from evalai_mirror.http import Response
 
 _AVAILABLE_IN = re.compile(r"available in (\d+(?:\.\d+)?) seconds?")
 
 
 def error_for(
-    method: str, path: str, response: requests.Response, body: Any, *, host_url: str, team_pk: int | None
+    method: str, path: str, response: Response, body: Any, *, host_url: str, team_pk: int | None
 ) -> ApiError:
     """The :class:`ApiError` for EvalAI's answer ``response`` (not 2xx, not 5xx) to ``method path``."""
     status = response.status_code
@@ -95,7 +95,7 @@ def error_for(
             hint="fix the values named and try again",
         )
     if status == 429:
-        retry_after = _retry_after(response.headers.get("Retry-After"), detail)
+        retry_after = _retry_after(response.headers.get("retry-after"), detail)
         when = f"in {retry_after:g} s" if retry_after is not None else "in a minute"
         return ThrottledError(
             f"EvalAI is throttling requests ({detail or 'too many requests'})",
@@ -115,13 +115,22 @@ def error_for(
 def unreachable(
     method: str, path: str, exc: Exception, *, host_url: str, timeout: tuple[float, float]
 ) -> UnreachableError:
-    """The :class:`UnreachableError` for a request that got no answer."""
-    import requests
+    """The :class:`UnreachableError` for a request that got no answer (from either transport:
+    an :class:`evalai_mirror.http.NoAnswer` or a ``requests`` exception)."""
+    from evalai_mirror.http import NoAnswer
 
-    if isinstance(exc, requests.exceptions.Timeout):
+    if isinstance(exc, NoAnswer):
+        timed_out = exc.timeout
+    else:
+        import requests
+
+        timed_out = None
+        if isinstance(exc, requests.exceptions.Timeout):
+            timed_out = "connect" if isinstance(exc, requests.exceptions.ConnectTimeout) else "read"
+    if timed_out == "read":
         what = f"timed out after {timeout[1]:g} s"
-        if isinstance(exc, requests.exceptions.ConnectTimeout):
-            what = f"did not accept a connection within {timeout[0]:g} s"
+    elif timed_out == "connect":
+        what = f"did not accept a connection within {timeout[0]:g} s"
     else:
         what = "could not be reached (" + _reason(exc) + ")"
     unsure = (
@@ -149,11 +158,13 @@ def _reason(exc: Exception) -> str:
     ):
         if marker.lower() in text.lower():
             return marker.lower()
-    return type(exc).__name__
+    from evalai_mirror.http import NoAnswer
+
+    return exc.reason if isinstance(exc, NoAnswer) else type(exc).__name__
 
 
-def looks_html(response: requests.Response) -> bool:
-    ctype = response.headers.get("Content-Type", "")
+def looks_html(response: Response) -> bool:
+    ctype = response.headers.get("content-type", "")
     return "html" in ctype or response.text.lstrip()[:15].lower().startswith(("<!doctype", "<html"))
 
 

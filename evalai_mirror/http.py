@@ -5,13 +5,27 @@ A token goes in as the session's auth, so that a ``~/.netrc`` entry can never re
 request says who is asking; and a server on this machine is asked directly, because a proxy from
 the environment cannot reach it and plain http through one would hand the token to another host.
 A GET is sent again after a dropped connection or a server error; nothing else is.
+
+Two transports, one policy.  :class:`DirectSession` sends EvalAI's JSON requests over the
+standard library's ``http.client`` (keep-alive connections, one per concurrent request), so a
+hook's push does not load ``requests`` (which costs more than the rest of the push's own work);
+it is used when no proxy from the environment applies to the host.  ``requests`` (imported when
+first needed) sends everything else: multipart uploads, the GitHub API, and every request that
+must go through a proxy.
 """
 
 from __future__ import annotations
 
+import http.client
+import json
+import os
+import select
+import socket
+import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from evalai_mirror import __version__
@@ -37,6 +51,47 @@ def new_session(
     return session
 
 
+R = TypeVar("R")
+
+
+def retrying(
+    method: str,
+    attempt: Callable[[], R],
+    *,
+    status: Callable[[R], int],
+    dropped: tuple[type[BaseException], ...],
+    retries: int,
+    backoff: float,
+    on_attempt: Callable[[], None] | None = None,
+    on_response: Callable[[R], None] | None = None,
+) -> R:
+    """The retry policy of both transports: ``attempt()`` sends the request and reads the
+    whole answer.  A GET is sent up to ``retries`` more times, ``backoff * 2**n`` seconds
+    apart, after a dropped connection (``dropped``) or a 5xx answer (the last answer is
+    returned, 5xx or not); a read timeout is not retried (it must not be in ``dropped``), since
+    the server may still be working.  Other methods are sent once.  ``on_attempt`` runs before
+    each send, ``on_response`` after each answer, for counting."""
+    attempts = 1 + (max(0, retries) if method == "GET" else 0)
+    for number in range(attempts):
+        if number:
+            time.sleep(backoff * (2 ** (number - 1)))
+        last = number == attempts - 1
+        if on_attempt is not None:
+            on_attempt()
+        try:
+            response = attempt()
+        except dropped:
+            if last:
+                raise
+            continue
+        if on_response is not None:
+            on_response(response)
+        if status(response) >= 500 and not last:
+            continue
+        return response
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def send(
     session: requests.Session,
     prepared: requests.PreparedRequest,
@@ -47,39 +102,225 @@ def send(
     on_attempt: Callable[[], None] | None = None,
     on_response: Callable[[requests.Response], None] | None = None,
 ) -> requests.Response:
-    """Send ``prepared`` through ``session`` and read the whole answer.
-
-    A GET is sent up to ``retries`` more times, ``backoff * 2**n`` seconds apart, after a
-    dropped connection or a 5xx answer (the last answer is returned, 5xx or not); a read
-    timeout is not retried, since the server may still be working.  Other methods are sent
-    once.  Raises the last ``requests.RequestException``.  ``on_attempt`` runs before each
-    send, ``on_response`` after each answer, for counting.
-    """
+    """Send ``prepared`` through ``session`` and read the whole answer, as :func:`retrying`
+    says.  Raises the last ``requests.RequestException``."""
     import requests
 
     settings = session.merge_environment_settings(prepared.url, {}, None, None, None)
-    attempts = 1 + (max(0, retries) if prepared.method == "GET" else 0)
-    for attempt in range(attempts):
-        if attempt:
-            time.sleep(backoff * (2 ** (attempt - 1)))
-        last = attempt == attempts - 1
-        if on_attempt is not None:
-            on_attempt()
-        try:
-            response = session.send(prepared, timeout=timeout, **settings)
-            _ = response.content  # read the body here, so a dropped one is retried
-        except requests.exceptions.ReadTimeout:
-            raise
-        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError):
-            if last:
-                raise
-            continue
-        if on_response is not None:
-            on_response(response)
-        if response.status_code >= 500 and not last:
-            continue
+
+    def attempt() -> requests.Response:
+        response = session.send(prepared, timeout=timeout, **settings)
+        _ = response.content  # read the body here, so a dropped one is retried
         return response
-    raise AssertionError("unreachable")  # pragma: no cover
+
+    return retrying(
+        str(prepared.method),
+        attempt,
+        status=lambda response: response.status_code,
+        # ReadTimeout is neither of these (ConnectTimeout is a ConnectionError)
+        dropped=(requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError),
+        retries=retries,
+        backoff=backoff,
+        on_attempt=on_attempt,
+        on_response=on_response,
+    )
+
+
+# --------------------------------------------------------------------------- http.client
+
+_PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
+
+
+def direct_applies(base_url: str, env: Mapping[str, str] | None = None) -> bool:
+    """Whether :class:`DirectSession` may serve ``base_url``: a host on this machine (never
+    proxied), or no proxy set in the environment at all (else ``requests`` sends, honouring
+    the proxy and ``NO_PROXY`` as it always did)."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    if is_loopback(parts.hostname):
+        return True
+    env = os.environ if env is None else env
+    return not any(env.get(name) or env.get(name.upper()) for name in _PROXY_VARIABLES)
+
+
+class NoAnswer(Exception):
+    """A request that got no (whole) answer.  ``timeout`` is "connect" or "read" when a
+    timeout ended it; ``reason`` says what happened, in the words apierrors looks for."""
+
+    def __init__(self, reason: str, timeout: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.timeout = timeout
+
+
+class Dropped(NoAnswer):
+    """The connection failed or closed before the whole answer came: a GET is sent again."""
+
+
+class Answer:
+    """A whole HTTP answer, read: what the clients read of a ``requests.Response``
+    (``headers`` keyed in lower case; look them up so, which suits both)."""
+
+    def __init__(self, status_code: int, reason: str, headers: Mapping[str, str],
+                 content: bytes) -> None:
+        self.status_code = status_code
+        self.reason = reason
+        self.headers = headers
+        self.content = content
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self, **kwargs: Any) -> Any:
+        """The body as JSON; ValueError when it is not."""
+        return json.loads(self.content, **kwargs)
+
+
+class Response(Protocol):
+    """What the clients read of an answer, from either transport."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def reason(self) -> str: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def content(self) -> bytes: ...
+
+    @property
+    def text(self) -> str: ...
+
+    def json(self, **kwargs: Any) -> Any: ...
+
+
+class DirectSession:
+    """Keep-alive connections to one host over ``http.client``: each request takes an idle
+    connection (one the server has not closed) or opens one, and gives it back when the answer
+    allows; several threads may send at once.  TLS is verified against ``REQUESTS_CA_BUNDLE``
+    or ``CURL_CA_BUNDLE`` when set (as ``requests`` does), else certifi's bundle."""
+
+    def __init__(self, base_url: str, *, token: str | None = None,
+                 headers: Mapping[str, str] | None = None) -> None:
+        parts = urlsplit(base_url)
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname or ""
+        self._port = parts.port or (443 if self._https else 80)
+        self._prefix = parts.path.rstrip("/")
+        self._headers = {"User-Agent": USER_AGENT, **(headers or {})}
+        if token is not None:
+            self._headers["Authorization"] = f"Bearer {token}"
+        self._idle: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+        self._tls: ssl.SSLContext | None = None
+
+    def __repr__(self) -> str:  # never show the token
+        return f"DirectSession({'https' if self._https else 'http'}://{self._host}:{self._port})"
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+    def request(self, method: str, path: str, *, body: bytes | None = None,
+                content_type: str | None = None, timeout: tuple[float, float]) -> Answer:
+        """Send one request (``path`` below the base URL, query included) and read the whole
+        answer; :class:`Dropped` or :class:`NoAnswer` when there is none."""
+        headers = dict(self._headers)
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        conn = self._connection(timeout)
+        try:
+            conn.request(method, self._prefix + path, body=body, headers=headers)
+            response = conn.getresponse()
+            content = response.read()
+        except TimeoutError as exc:
+            conn.close()
+            raise NoAnswer("read timed out", timeout="read") from exc
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            raise Dropped(_reason(exc)) from exc
+        if response.will_close:
+            conn.close()
+        else:
+            with self._lock:
+                self._idle.append(conn)
+        headers = {name.lower(): value for name, value in response.getheaders()}
+        return Answer(response.status, response.reason, headers, content)
+
+    def _connection(self, timeout: tuple[float, float]) -> http.client.HTTPConnection:
+        while True:
+            with self._lock:
+                conn = self._idle.pop() if self._idle else None
+            if conn is None:
+                break
+            if conn.sock is not None and not _closed_by_server(conn.sock):
+                conn.sock.settimeout(timeout[1])
+                return conn
+            conn.close()
+        if self._https:
+            if self._tls is None:
+                self._tls = _tls_context()
+            conn = http.client.HTTPSConnection(self._host, self._port, timeout=timeout[0],
+                                               context=self._tls)
+        else:
+            conn = http.client.HTTPConnection(self._host, self._port, timeout=timeout[0])
+        try:
+            conn.connect()
+        except TimeoutError as exc:
+            conn.close()
+            raise Dropped("connect timed out", timeout="connect") from exc
+        except OSError as exc:
+            conn.close()
+            raise Dropped(_reason(exc)) from exc
+        assert conn.sock is not None
+        conn.sock.settimeout(timeout[1])
+        return conn
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    """Whether an idle connection is over: readable means the server closed it (or sent
+    something unasked), either way it cannot carry a request."""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
+def _tls_context() -> ssl.SSLContext:
+    cafile = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if not cafile:
+        try:
+            import certifi
+
+            cafile = certifi.where()
+        except ImportError:  # pragma: no cover - requests installs certifi
+            cafile = None
+    return ssl.create_default_context(cafile=cafile)
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong, in the words :func:`evalai_mirror.apierrors.unreachable` looks for."""
+    if isinstance(exc, ConnectionRefusedError):
+        return "Connection refused"
+    if isinstance(exc, http.client.RemoteDisconnected):
+        return "Remote end closed connection without response"
+    if isinstance(exc, ConnectionResetError):
+        return "Connection reset by peer"
+    if isinstance(exc, ConnectionAbortedError):
+        return "Connection aborted"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"certificate verify failed ({exc.verify_message})"
+    if isinstance(exc, http.client.IncompleteRead):
+        return "Connection broken: IncompleteRead"
+    return str(exc) or type(exc).__name__
 
 
 class _BearerAuth:

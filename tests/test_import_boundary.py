@@ -1,0 +1,60 @@
+"""The heavy third-party libraries stay out of what a hook runs: the CLI and the commands a hook
+or `watch` runs load none of them, and a real push, status and pull through the CLI (against
+the sandbox, in a fresh interpreter) load none of them either.  Checked by what ends up in
+``sys.modules``, never by timing.
+
+Each one is loaded only where it is needed: ``requests`` for zip uploads, the GitHub API and
+proxied requests; ``ruamel.yaml`` for writing a config; ``watchdog`` for `watch`'s file
+events; ``werkzeug`` for the sandbox; Pillow for a logo not seen before; GitPython and
+filelock nowhere.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import commit_all, set_title
+
+HEAVY = ("requests", "urllib3", "git", "gitdb", "ruamel", "watchdog", "werkzeug", "PIL",
+         "filelock", "tqdm", "charset_normalizer")
+
+REPORT = "import json, sys; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+
+
+def loaded_by(code: str, cwd: Path | None = None) -> set[str]:
+    """The top-level packages a fresh interpreter holds after running ``code``."""
+    proc = subprocess.run(
+        [sys.executable, "-c", f"{code}\n{REPORT}"],
+        cwd=cwd, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return set(json.loads(proc.stdout.splitlines()[-1]))
+
+
+@pytest.mark.parametrize(
+    "module", ["cli", "commands.push", "commands.status", "commands.pull", "commands.watch",
+               "commands.validate", "sync", "api", "git", "state", "validate"]
+)
+def test_importing_the_hot_path_loads_no_heavy_library(module: str) -> None:
+    found = loaded_by(f"import evalai_mirror.{module}") & set(HEAVY)
+    assert not found, f"importing evalai_mirror.{module} loads {sorted(found)}"
+
+
+def test_a_push_status_and_pull_through_the_cli_load_no_heavy_library(
+    pushed_repo: tuple[Path, int],
+) -> None:
+    repo, _ = pushed_repo
+    # the fixture's logo is decoded once here, as the first push from a clone does
+    set_title(repo, "Boundary Title")
+    commit_all(repo, "title")
+    code = (
+        "from evalai_mirror.cli import main\n"
+        "for argv in (['push'], ['status'], ['pull'], ['validate']):\n"
+        "    assert main(argv) == 0, argv\n"
+    )
+    found = loaded_by(code, cwd=repo) & set(HEAVY)
+    assert not found, f"a push, status and pull load {sorted(found)}"
