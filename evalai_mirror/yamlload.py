@@ -17,6 +17,7 @@ stands for billions; ``safe_load`` shares them, but anything that walks the data
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import yaml
@@ -186,8 +187,22 @@ def load(text: str | bytes) -> Loaded:
     Exceptions that are not YAML errors (a timestamp like ``2024-13-45 00:00:00`` raises
     ``ValueError``) propagate, as they do on the server, where they become a 500.
     """
+    global _LAST
     if isinstance(text, bytes):
         text = text.decode("utf-8")
+    last = _LAST
+    if last is not None and last[0] == text:  # a push validates a config, then reads it
+        return Loaded(copy.deepcopy(last[1].data), dict(last[1].lines))
+    loaded = _load(text)
+    _LAST = (text, Loaded(copy.deepcopy(loaded.data), dict(loaded.lines)))
+    return loaded
+
+
+# The last text parsed and what it gave (copied both ways: callers may change what they get).
+_LAST: tuple[str, Loaded] | None = None
+
+
+def _load(text: str) -> Loaded:
     if _FastLoader is not yaml.SafeLoader:
         try:
             return _parse(text, _FastLoader)
