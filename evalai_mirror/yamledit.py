@@ -588,12 +588,15 @@ def _leaves(data: Any) -> dict[tuple[Any, ...], Any]:
 
 def _verify(before: str, text: str, edits: Mapping[YamlPath, Any], filename: str) -> None:
     """The edited document reads back with each edit's value and every other value as before
-    (an anchored scalar also changes its aliases: that is refused, not done silently)."""
-    import yaml
+    (an anchored scalar also changes its aliases: that is refused, not done silently).
+    Both documents are read as everywhere else (:mod:`evalai_mirror.yamlload`: the C loader,
+    and ``before`` is usually the text just read, so it is not parsed again)."""
+    from . import yamlload
 
+    was_data = yamlload.safe_load(before)  # first: the text just read, remembered
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:  # pragma: no cover - guarded by the per-scalar checks
+        data = yamlload.safe_load(text)
+    except yamlload.YamlSyntaxError as exc:  # pragma: no cover - guarded by the scalar checks
         raise ConfigError(
             f"editing would break the YAML ({exc})", path=filename, hint="edit the file by hand"
         ) from None
@@ -611,15 +614,13 @@ def _verify(before: str, text: str, edits: Mapping[YamlPath, Any], filename: str
                 path=filename,
                 hint="edit the value by hand",
             )
-    old, new = _leaves(yaml.safe_load(before)), _leaves(data)
+    old, new = _leaves(was_data), _leaves(data)
     edited = {tuple(path) for path in edits}
     for path in sorted(set(old) | set(new), key=repr):
         was, now = old.get(path, KeyError), new.get(path, KeyError)
         under = any(path[: len(e)] == e for e in edited)
         if under or _same_value(now, was) or repr(now) == repr(was):  # repr: nan
             continue
-        from . import yamlload
-
         raise ConfigError(
             f"{_show(path)} would change too, though it is not being written: it shares a "
             "YAML anchor (&name / *name) with a value that is",
