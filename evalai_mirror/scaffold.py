@@ -1,8 +1,11 @@
 """The challenge repository that ``evalai-mirror init`` creates, from the bundled template.
 
 The template lives in ``evalai_mirror/templates/`` (package data): ``challenge/`` is copied as it
-is, apart from a few markers (``__HOOKS_REPO__``, ``__HOOKS_REV__``, ``__TITLE__``, ...) and the
-title line of ``challenge_config.yaml``; the GitHub Actions workflows in ``workflows/`` (push,
+is, apart from a few markers (``__TITLE__``, ``__PIP_SPEC__``) and the title line of
+``challenge_config.yaml``.  Its ``.pre-commit-config.yaml`` runs the hooks with the evalai-mirror
+command installed on the machine (``repo: local``, ``language: system``), which works without a
+published release; ``init --hooks-repo URL --hooks-rev REV`` writes the form that fetches them
+from a repository instead; the GitHub Actions workflows in ``workflows/`` (push,
 pull request validation, scheduled pull) go to ``.github/workflows/`` when asked for.  :func:`render` is pure (template in,
 files out); :func:`create` writes them and makes the first commit, all or nothing.
 """
@@ -21,7 +24,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from evalai_mirror import PROJECT_URL, __version__
+from evalai_mirror import PIP_SPEC
 from evalai_mirror.errors import UsageError
 from evalai_mirror.settings import DEFAULT_BRANCHES
 
@@ -33,9 +36,10 @@ if TYPE_CHECKING:
     else:
         from importlib.abc import Traversable
 
-# Where pre-commit fetches this project's hooks from (``init --hooks-repo`` overrides it).
-HOOKS_REPO_URL = PROJECT_URL
-DEFAULT_HOOKS_REV = f"v{__version__}"
+PRE_COMMIT_CONFIG = ".pre-commit-config.yaml"
+# The hooks pre-commit runs, in the order the config lists them (``.pre-commit-hooks.yaml`` has
+# each one's definition; the bundled config's local hooks repeat it, and a test keeps them equal).
+PRE_COMMIT_HOOK_IDS = ("evalai-validate", "evalai-push")
 DEFAULT_BRANCH = "challenge"
 DEFAULT_TITLE = "My EvalAI Challenge"
 FIRST_COMMIT_MESSAGE = "Create the challenge from the evalai-mirror template"
@@ -49,7 +53,7 @@ MAX_TITLE = 100
 
 _TITLE_LINE = re.compile(r"^title:[^\n]*$", re.MULTILINE)
 # Files whose text carries markers; every other file is copied byte for byte.
-_RENDERED = frozenset({".pre-commit-config.yaml", "README.md", CONFIG_PATH})
+_RENDERED = frozenset({PRE_COMMIT_CONFIG, "README.md", CONFIG_PATH})
 
 
 @dataclass(frozen=True)
@@ -59,8 +63,10 @@ class Options:
     title: str | None = None
     branch: str = DEFAULT_BRANCH
     github_actions: bool = False
-    hooks_repo: str = HOOKS_REPO_URL
-    hooks_rev: str = DEFAULT_HOOKS_REV
+    # None: the hooks run the installed command (``repo: local``); else the repository
+    # pre-commit fetches them from, at ``hooks_rev``.
+    hooks_repo: str | None = None
+    hooks_rev: str | None = None
 
 
 @dataclass(frozen=True)
@@ -157,19 +163,38 @@ def render_workflows(
         f"{WORKFLOWS_DIR}/{name}": workflow_template(name)
         .replace("__BRANCHES__", branches)
         .replace("__BRANCH__", branch)
-        .replace("__VERSION__", __version__)
+        .replace("__PIP_SPEC__", PIP_SPEC)
         for name in WORKFLOW_NAMES
     }
+
+
+def pre_commit_config(template: str, hooks_repo: str | None, hooks_rev: str | None) -> str:
+    """The bundled ``.pre-commit-config.yaml`` (local hooks), or, with ``hooks_repo``, the same
+    header with the hooks fetched from that repository at ``hooks_rev``."""
+    if hooks_repo is None:
+        if hooks_rev is not None:
+            raise UsageError("--hooks-rev needs --hooks-repo", hint="give both, or neither")
+        return template
+    if not hooks_rev:
+        raise UsageError(
+            "--hooks-repo needs --hooks-rev: the tag or commit of that repository to use",
+            hint=f"e.g. the commit `git ls-remote {hooks_repo} HEAD` prints",
+        )
+    header = template[: template.index("repos:\n")]
+    ids = "".join(f"      - id: {hook_id}\n" for hook_id in PRE_COMMIT_HOOK_IDS)
+    return (
+        f"{header}repos:\n  - repo: {yaml_scalar(hooks_repo)}\n    rev: {yaml_scalar(hooks_rev)}\n"
+        f"    hooks:\n{ids}"
+        "      # To send each commit to EvalAI as soon as it is made, add post-commit to\n"
+        "      # default_install_hook_types above and enable this hook:\n"
+        "      # - id: evalai-push-on-commit\n"
+    )
 
 
 def render(options: Options) -> dict[str, bytes]:
     """Every file of the new repository (relative POSIX path -> bytes), markers replaced."""
     title = check_title(options.title) if options.title is not None else DEFAULT_TITLE
-    markers = {
-        "__HOOKS_REPO__": yaml_scalar(options.hooks_repo),
-        "__HOOKS_REV__": yaml_scalar(options.hooks_rev),
-        "__TITLE__": title,
-    }
+    markers = {"__TITLE__": title, "__PIP_SPEC__": PIP_SPEC}
     files = template_files()
     for path in _RENDERED:
         text = files[path].decode("utf-8")
@@ -177,6 +202,8 @@ def render(options: Options) -> dict[str, bytes]:
             text = text.replace(marker, value)
         if path == CONFIG_PATH:
             text = set_title(text, title)
+        if path == PRE_COMMIT_CONFIG:
+            text = pre_commit_config(text, options.hooks_repo, options.hooks_rev)
         files[path] = text.encode("utf-8")
     if options.github_actions:
         for path, text in render_workflows(options.branch).items():

@@ -53,3 +53,27 @@ def test_readme_settings_keys_are_the_ones_the_settings_file_takes() -> None:
     parsed = parse_repo_settings(block.group(1))
     assert parsed.repository == "my-org/my-challenge"
     assert parsed.challenge_pk("challenge") == 42
+
+
+def test_the_readme_installs_from_what_exists_and_names_the_project_url_once_in_code() -> None:
+    """Until evalai-mirror is on PyPI, the README installs it from its git repository; the URL
+    there is the one evalai_mirror.PROJECT_URL holds (the only place the code says it)."""
+    from evalai_mirror import PIP_SPEC, PROJECT_URL
+
+    assert f'pip install "{PIP_SPEC}"' in README
+    assert f"git clone {PROJECT_URL} " in README
+    assert not re.search(r"pip install evalai-mirror\b", README)
+    urls = set(re.findall(r"https://github\.com/evalai-mirror/[\w.-]+", README))
+    assert urls == {PROJECT_URL}
+    code = [p for p in (PROJECT_ROOT / "evalai_mirror").rglob("*.py")
+            if PROJECT_URL in p.read_text(encoding="utf-8")]
+    assert [p.relative_to(PROJECT_ROOT).as_posix() for p in code] == ["evalai_mirror/__init__.py"]
+
+
+def test_the_readme_pre_commit_config_is_the_one_init_writes() -> None:
+    from evalai_mirror import scaffold
+
+    block = re.search(r"```yaml\n(default_install_hook_types:.*?)\n```", README, flags=re.S)
+    assert block is not None
+    written = scaffold.render(scaffold.Options())[scaffold.PRE_COMMIT_CONFIG]
+    assert yaml.safe_load(block.group(1)) == yaml.safe_load(written)

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from conftest import PROJECT_ROOT, RunCli, git
 
-from evalai_mirror import __version__, scaffold
+from evalai_mirror import PIP_SPEC, scaffold
 
 EXPECTED_FILES = {
     ".gitignore",
@@ -219,7 +219,7 @@ def test_template_challenge_is_live_and_consistent() -> None:
         assert entry["dataset_split_id"] in split_ids
         assert entry["challenge_phase_id"] in phase_ids
     assert not any(b"__" + m + b"__" in data for data in files.values()
-                   for m in (b"TITLE", b"HOOKS_REPO", b"HOOKS_REV", b"BRANCH", b"VERSION"))
+                   for m in (b"TITLE", b"PIP_SPEC", b"BRANCH", b"VERSION"))
 
 
 def test_evaluation_script_scores_each_phase_on_its_split(tmp_path: Path) -> None:
@@ -289,31 +289,90 @@ def test_the_first_commit_makes_a_zip_evalai_accepts(tmp_path: Path, run_cli: Ru
 # -- pre-commit --------------------------------------------------------------------------------
 
 
-def test_pre_commit_config_uses_our_hooks_and_the_overrides(
-    tmp_path: Path, run_cli: RunCli
+def test_pre_commit_config_runs_the_installed_command_and_matches_the_manifest(
+    tmp_path: Path, run_cli: RunCli, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """init's default config works without a published release: ``repo: local`` hooks that run
+    the installed evalai-mirror, defined as .pre-commit-hooks.yaml defines them."""
     dest = tmp_path / "p"
     assert run_cli(["init", str(dest)]) == 0
-    config = yaml.safe_load((dest / ".pre-commit-config.yaml").read_text())
+    text = (dest / ".pre-commit-config.yaml").read_text()
+    config = yaml.safe_load(text)
     assert config["default_install_hook_types"] == ["pre-commit", "pre-push"]
     [repo] = config["repos"]
-    assert repo["repo"] == scaffold.HOOKS_REPO_URL
-    assert repo["rev"] == f"v{__version__}"
+    assert repo == {"repo": "local", "hooks": repo["hooks"]}  # no URL, no tag
+    assert "rev:" not in text and "github.com" not in text
     ids = [hook["id"] for hook in repo["hooks"]]
-    assert ids == ["evalai-validate", "evalai-push"]
-    manifest = yaml.safe_load((PROJECT_ROOT / ".pre-commit-hooks.yaml").read_text())
-    assert set(ids) <= {hook["id"] for hook in manifest}
+    assert ids == list(scaffold.PRE_COMMIT_HOOK_IDS)
+    manifest = {h["id"]: h for h in yaml.safe_load((PROJECT_ROOT / ".pre-commit-hooks.yaml").read_text())}
+    for hook in repo["hooks"]:
+        assert hook.pop("language") == "system"
+        expected = {k: v for k, v in manifest[hook["id"]].items()
+                    if k not in ("language", "description", "minimum_pre_commit_version")}
+        assert hook == expected
+    proc = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "validate-config", ".pre-commit-config.yaml"],
+        cwd=dest, capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # the challenge's README says how to install evalai-mirror today
+    assert f'pip install "{PIP_SPEC}"' in (dest / "README.md").read_text()
 
     local = tmp_path / "hooks at here"
     dest2 = tmp_path / "q"
     assert run_cli(["init", str(dest2), "--hooks-repo", str(local), "--hooks-rev", "abc123"]) == 0
     [repo2] = yaml.safe_load((dest2 / ".pre-commit-config.yaml").read_text())["repos"]
     assert (repo2["repo"], repo2["rev"]) == (str(local), "abc123")
+    assert [h["id"] for h in repo2["hooks"]] == ids
     proc = subprocess.run(
         [sys.executable, "-m", "pre_commit", "validate-config", ".pre-commit-config.yaml"],
         cwd=dest2, capture_output=True, text=True, check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    capsys.readouterr()
+    # a repository without a revision would need a tag that may not exist: refused, nothing made
+    assert run_cli(["init", str(tmp_path / "r"), "--hooks-repo", str(local)]) == 1
+    assert "--hooks-rev" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.slow
+def test_the_default_config_validates_and_pushes_with_real_pre_commit(
+    tmp_path: Path, run_cli: RunCli, sandbox_env: Any
+) -> None:
+    """A newcomer's path: init, pre-commit install, a broken commit refused, then git push
+    creates the challenge, all with the evalai-mirror installed here (on PATH)."""
+    dest = tmp_path / "new-challenge"
+    assert run_cli(["init", str(dest)]) == 0
+    bare = tmp_path / "remotes" / "me" / "new-challenge.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    git(dest, "remote", "add", "origin", str(bare))
+    (dest / ".evalai-mirror.yml").write_text("repository: me/new-challenge\n")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(argv, cwd=dest, env=env, capture_output=True, text=True,
+                              check=False, timeout=300)
+
+    proc = run(sys.executable, "-m", "pre_commit", "install")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    config = dest / "challenge_config.yaml"
+    good = config.read_text()
+    config.write_text(good.replace("description: templates/description.html",
+                                   "description: templates/gone.html", 1))
+    git(dest, "add", "-A")
+    proc = run("git", "commit", "-m", "broken")
+    assert proc.returncode != 0 and "gone.html" in proc.stdout + proc.stderr
+    config.write_text(good)
+    git(dest, "add", "-A")
+    proc = run("git", "commit", "-m", "settings")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "evalai-mirror validate" in proc.stdout + proc.stderr
+    proc = run("git", "push", "-u", "origin", "challenge")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    pk = sandbox_env.challenge_pk("me/new-challenge")
+    assert pk is not None, proc.stdout + proc.stderr
+    assert f"created challenge {pk}: " in proc.stdout + proc.stderr
 
 
 def test_pre_commit_install_sets_both_hook_types(

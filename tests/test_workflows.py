@@ -23,7 +23,7 @@ import pytest
 import yaml
 from conftest import REPOSITORY, RunCli, commit_all, git, set_title
 
-from evalai_mirror import __version__, ghactions, scaffold
+from evalai_mirror import PIP_SPEC, ghactions, scaffold
 
 PUSH, VALIDATE, PULL = scaffold.WORKFLOW_PATHS
 BRANCHES = ["challenge", "challenge-*"]
@@ -89,13 +89,14 @@ def test_the_scheduled_pull_stays_and_keeps_nothing_in_the_actions_cache() -> No
 
 
 @pytest.mark.parametrize("path", scaffold.WORKFLOW_PATHS)
-def test_every_workflow_fetches_no_cache_pins_the_version_and_prints_no_token(path: str) -> None:
+def test_every_workflow_fetches_no_cache_installs_what_exists_and_prints_no_token(path: str) -> None:
     text = scaffold.render_workflows("challenge")[path]
     workflow = load(text)
     uses = [s["uses"] for s in steps_of(workflow) if "uses" in s]
     assert not any(u.startswith("actions/cache") for u in uses)
     assert uses[0].startswith("actions/checkout@")
-    assert f'python -m pip install "evalai-mirror=={__version__}"' in runs(workflow)
+    # what works today (evalai-mirror is not on PyPI yet), said in one place
+    assert f'python -m pip install "{PIP_SPEC}"' in runs(workflow)
     if path != VALIDATE:  # the ones that compare with EvalAI start from the shared base
         assert "git fetch --no-tags origin '+refs/evalai-mirror/*:refs/evalai-mirror/*'" in runs(
             workflow

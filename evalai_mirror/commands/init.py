@@ -37,15 +37,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--hooks-repo",
-        default=scaffold.HOOKS_REPO_URL,
         metavar="URL",
-        help="where .pre-commit-config.yaml fetches evalai-mirror's hooks (default: %(default)s)",
+        help="have .pre-commit-config.yaml fetch evalai-mirror's hooks from this git "
+        "repository (with --hooks-rev) instead of running the evalai-mirror installed on "
+        "the machine (the default: repo: local)",
     )
     parser.add_argument(
         "--hooks-rev",
-        default=scaffold.DEFAULT_HOOKS_REV,
         metavar="REV",
-        help="the tag or commit of --hooks-repo to use (default: %(default)s)",
+        help="the tag or commit of --hooks-repo to use",
     )
     parser.add_argument(
         "--no-commit",
@@ -107,8 +107,9 @@ def run(args: argparse.Namespace) -> int:
         "set your EvalAI credentials (never in github/host_config.json, which is committed): "
         "export EVALAI_HOST_URL=https://eval.ai EVALAI_TEAM_PK=<host team id> "
         "EVALAI_AUTH_TOKEN=<token from your EvalAI profile>",
-        "install the hooks: pre-commit install   (or, without pre-commit: "
-        "evalai-mirror install-hooks)",
+        "install the hooks: pre-commit install   (its hooks run the evalai-mirror on PATH; "
+        "or, without pre-commit: evalai-mirror install-hooks, whose hooks remember this "
+        "Python)",
         "add your GitHub repository and push the first time: git remote add origin <url> && "
         f"git push -u origin {options.branch}",
         "check the whole setup: evalai-mirror doctor",
