@@ -527,8 +527,9 @@ def _insert(doc: _Doc, mapping: Any, key: str, value: Any, order: int) -> _Edit:
     newline = text.find("\n", end)
     key_text = render_scalar(key)
     if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        # plain scalars, quoted only where YAML needs it, as block siblings are written
         rendered = eol + " " * (indent + 2) + _render_block_value(
-            value, indent + 2, eol, _flow_quote(mapping), doc.style
+            value, indent + 2, eol, None, doc.style
         )
         line = " " * indent + key_text + ":" + rendered + eol
     elif isinstance(value, list) and value and (dash := _sibling_dash(mapping)) is not None:
