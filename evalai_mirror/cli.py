@@ -158,6 +158,8 @@ def _annotate(command: str, exc: MirrorError) -> None:
         "refused" if isinstance(exc, RefusedError) else "failed"
     )
     ui.out(ghactions.command("error", text, title=title))
+    for key, path, line, why in getattr(exc, "places", []):
+        ui.out(ghactions.command("error", f"{key}: {why}", file=path, line=line, title=title))
     ghactions.add_summary(f"### {title}\n\n" + text.replace("\n", "\n\n"))
 
 

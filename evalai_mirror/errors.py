@@ -131,7 +131,21 @@ class SyncError(MirrorError):
 
 
 class RefusedError(SyncError):
-    """The push or pull would overwrite something the other side changed."""
+    """The push or pull would overwrite something the other side changed.
+
+    ``places`` names each field concerned, where it lives and why it stopped the command:
+    ``(field key, repository path, line or None, why)``; a GitHub Actions run annotates
+    each one on its file and line."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        places: list[tuple[str, str, int | None, str]] | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.places = list(places or [])
 
 
 class GitHubError(MirrorError):

@@ -67,6 +67,8 @@ def _refusal(cmp: Comparison, ahead: list[FieldResult] | None = None, *,
             f"fields differ: {names}",
             hint="see them with `evalai-mirror diff`; take EvalAI's with `evalai-mirror pull "
             "--prefer remote`, or this commit's with `evalai-mirror push --force`",
+            places=_places(cmp, ahead, "differs from EvalAI's, with no sync history to tell "
+                           "which side changed it"),
         )
     how = "the zip upload this push needs sets every field, so it" if zip else "this push"
     return RefusedError(
@@ -74,7 +76,21 @@ def _refusal(cmp: Comparison, ahead: list[FieldResult] | None = None, *,
         f"those changes: {how} would undo them",
         hint="run `evalai-mirror pull` to bring them in, commit, and push again "
         "(`push --force` overwrites them)",
+        places=_places(cmp, ahead, "EvalAI changed it since the last sync, and this commit "
+                       "does not carry that change"),
     )
+
+
+def _places(
+    cmp: Comparison, fields: list[FieldResult], why: str
+) -> list[tuple[str, str, int | None, str]]:
+    """Where each refused field lives in the repository (for annotations)."""
+    found = []
+    for res in fields:
+        where = cmp.local.locations.get(res.key)
+        if where is not None:
+            found.append((res.key, where.path, where.line, why))
+    return found
 
 
 def _holds_evalai_edit(here: Any, res: FieldResult) -> bool:

@@ -223,9 +223,21 @@ def test_a_refusal_fails_the_run_with_the_text_and_a_link_to_the_fields(
     last = runner.run(PUSH)[-1]
     assert last.returncode == 1
     assert "error: " in last.stderr and "title" in last.stderr
-    [annotation] = [line for line in last.stdout.splitlines() if line.startswith("::error")]
+    annotation, *on_fields = [x for x in last.stdout.splitlines() if x.startswith("::error")]
     assert annotation.startswith("::error title=evalai-mirror push refused::")
     assert "title" in annotation and ghactions.FIELDS_URL in annotation
+    # and each refused field on its line of challenge_config.yaml
+    lines = (challenge_repo / "challenge_config.yaml").read_text().splitlines()
+    title_line = 1 + next(i for i, x in enumerate(lines) if x.startswith("title:"))
+    assert on_fields == [
+        f"::error file=challenge_config.yaml,line={title_line},title=evalai-mirror push "
+        "refused::title: differs from EvalAI's, with no sync history to tell which side "
+        "changed it"
+    ] or on_fields == [
+        f"::error file=challenge_config.yaml,line={title_line},title=evalai-mirror push "
+        "refused::title: EvalAI changed it since the last sync, and this commit does not "
+        "carry that change"
+    ]
     summary = runner.summary.read_text(encoding="utf-8")
     assert "evalai-mirror push refused" in summary and ghactions.FIELDS_URL in summary
     assert sandbox.get_challenge(pk)["title"] == "Renamed on EvalAI"  # nothing overwritten
