@@ -10,6 +10,27 @@ from pathlib import Path
 import pytest
 
 
+def readme_transcript() -> str:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    start = readme.index("```text\nsandbox ") + len("```text\n")
+    return readme[start:readme.index("```", start)]
+
+
+def masked(text: str) -> list[str]:
+    """The demo's lines without what differs from run to run: the port, the folder, commit
+    shas and byte counts (requests, fields and words stay)."""
+    import re
+
+    out = []
+    for line in text.splitlines():
+        line = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", line)
+        line = re.sub(r"at /\S+/demo-challenge", "at DIR/demo-challenge", line)
+        line = re.sub(r"\b[0-9a-f]{7}\b", "SHA", line)
+        line = re.sub(r"\d+(\.\d+)? (bytes|B|KiB|MiB) (sent|received)", r"N \3", line)
+        out.append(line.rstrip())
+    return out
+
+
 @pytest.mark.slow
 def test_demo_runs_the_whole_two_way_sync(tmp_path: Path) -> None:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
@@ -32,6 +53,8 @@ def test_demo_runs_the_whole_two_way_sync(tmp_path: Path) -> None:
     assert "wrote title into challenge_config.yaml" in out
     assert "sent the new description to EvalAI with one PATCH" in out
     assert "both sides agree" in out.splitlines()[-1]
+    # the README shows this very output: the same steps, requests and field counts
+    assert masked(out) == masked(readme_transcript())
     # the repository is left where --dir said, with the mirror commit in its history
     log = subprocess.run(
         ["git", "log", "--format=%s"], cwd=tmp_path / "demo" / "demo-challenge",

@@ -288,8 +288,8 @@ def _one_way(report: sync.StatusReport) -> None:
     if report.not_compared:
         groups = sorted({key.rsplit(".", 1)[-1] for key in report.not_compared})
         ui.out()
-        ui.out(f"not compared by status ({len(report.not_compared)} values): EvalAI returns "
-               "them one request per object;")
+        ui.out(f"not compared by status ({len(report.not_compared)} values): EvalAI did not "
+               "say which phase splits they belong to;")
         ui.out("  push compares them before any write that sets them:")
         line = " "
         for name in groups:
