@@ -24,6 +24,7 @@ from typing import IO
 from evalai_mirror.errors import GitError
 
 _SYMLINK_DEPTH = 8
+_CREDENTIALS = re.compile(r"(\w+://)[^/@\s]+@")
 _SCP_LIKE = re.compile(r"^(?:[^@/]+@)?[^/:]+:(?!//)(?P<path>.+)$")
 
 
@@ -43,8 +44,10 @@ def _git_message(exc: Exception) -> str:
         if line and not line.startswith("hint:"):
             lines.append(line.rstrip("."))
     if not lines:
-        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return "; ".join(lines[-3:])
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    else:
+        text = "; ".join(lines[-3:])
+    return _CREDENTIALS.sub(r"\1***@", text)  # a token in a remote URL is never shown
 
 
 _NOT_FOUND = GitError("the git command was not found", hint="install git and put it on PATH")
@@ -549,6 +552,106 @@ class GitRepo:
             hint = f"check `git remote get-url {remote}` and your access to it"
         raise GitError(f"git push to {remote} failed: {message}", hint=hint)
 
+    # -- evalai-mirror's own refs (the shared sync state, see shared.py) --------------------
+
+    def has_remote(self, name: str) -> bool:
+        """Whether a remote called ``name`` is configured."""
+        return self.config_get(f"remote.{name}.url") is not None
+
+    def ref_sha(self, ref: str) -> str | None:
+        """The commit ``ref`` (a full ref name) points at here, None when there is no such ref."""
+        status, out, _ = self._run("rev-parse", "-q", "--verify", f"{ref}^{{commit}}")
+        return out.strip() if status == 0 else None
+
+    def fetch_ref(self, remote: str, ref: str) -> str | None:
+        """Fetch ``ref`` from ``remote`` into the ref of the same name here (forced: this copy
+        only mirrors the remote's); the commit it now points at, None when the remote has no
+        such ref (this one is then left as it was).  GitError when the remote cannot be read.
+        No hook runs, nothing is prompted for, FETCH_HEAD is left alone."""
+        status, _, err = self._run(
+            "fetch", "-q", "--no-tags", "--no-write-fetch-head", "--", remote, f"+{ref}:{ref}",
+            env=_quiet_network_env(),
+        )
+        if status != 0:
+            if "couldn't find remote ref" in err:
+                return None
+            raise GitError(
+                f"git fetch {remote} {ref} failed: {_git_message(_Failure(err))}",
+                hint=f"check `git remote get-url {remote}` and your network",
+            )
+        return self.ref_sha(ref)
+
+    def commit_files(self, files: dict[str, bytes], parents: Sequence[str], message: str) -> str:
+        """A new commit (no branch moves) whose tree holds exactly ``files`` (flat names), with
+        ``parents``; its sha.  Plumbing only: hash-object, mktree, commit-tree."""
+        entries = []
+        for name in sorted(files):
+            if not name or "/" in name or name in (".", ".."):
+                raise GitError(f"{name!r} is not a flat file name", hint="report this bug")
+            blob = self._git_input(files[name], "hash-object", "-w", "--stdin").strip()
+            entries.append(f"100644 blob {blob}\t{name}\n")
+        tree = self._git_input("".join(entries).encode("utf-8"), "mktree").strip()
+        args = ["commit-tree", tree, "-m", message]
+        for parent in parents:
+            args += ["-p", parent]
+        env = {**os.environ}
+        name = self.config_get("user.name") or "evalai-mirror"  # a CI runner may have none
+        email = self.config_get("user.email") or "evalai-mirror@localhost"
+        for who in ("AUTHOR", "COMMITTER"):
+            env.setdefault(f"GIT_{who}_NAME", name)
+            env.setdefault(f"GIT_{who}_EMAIL", email)
+        return self._git(*args, env=env).strip()
+
+    def read_files(self, sha: str) -> dict[str, bytes]:
+        """The files at the top of commit ``sha``'s tree, by name."""
+        source = CommitSource(self, sha, label=f"commit {sha[:7]}")
+        files: dict[str, bytes] = {}
+        for name in source.list_files():
+            if "/" not in name:
+                data = source.read(name)
+                if data is not None:
+                    files[name] = data
+        return files
+
+    def update_ref(self, ref: str, sha: str) -> None:
+        """Point ``ref`` at ``sha`` here."""
+        self._git("update-ref", "-m", "evalai-mirror", "--", ref, sha)
+
+    def push_ref(self, remote: str, sha: str, ref: str) -> bool:
+        """Push commit ``sha`` to ``ref`` on ``remote``, never forced; False when the remote
+        refused it because its ref moved on (fetch, merge and retry), GitError on any other
+        failure.  Hooks are skipped (this runs inside the pre-push hook, which must not run
+        itself again) and our own hooks see ``EVALAI_MIRROR_SKIP_HOOKS=1``."""
+        status, _, err = self._run(
+            "push", "-q", "--no-verify", "--", remote, f"{sha}:{ref}",
+            env={**_quiet_network_env(), "EVALAI_MIRROR_SKIP_HOOKS": "1"},
+        )
+        if status == 0:
+            return True
+        if any(word in err for word in ("rejected", "fetch first", "non-fast-forward", "stale")):
+            return False
+        raise GitError(
+            f"git push {remote} {ref} failed: {_git_message(_Failure(err))}",
+            hint=f"check `git remote get-url {remote}` and your write access to it",
+        )
+
+    def _git_input(self, data: bytes, *args: str) -> str:
+        """Run git with ``data`` on its stdin; its stdout."""
+        try:
+            proc = subprocess.run(
+                ["git", *args], cwd=self.root, env=_env(), input=data, capture_output=True,
+                check=False,
+            )
+        except FileNotFoundError as exc:
+            raise _NOT_FOUND from exc
+        if proc.returncode != 0:
+            err = proc.stderr.decode("utf-8", "replace")
+            raise GitError(
+                f"git {args[0]} failed: {_git_message(_Failure(err))}",
+                hint="check the repository with `git fsck`",
+            )
+        return proc.stdout.decode("utf-8", "replace")
+
     def add_remote(self, name: str, url: str) -> None:
         """Add the remote ``name`` pointing at ``url``."""
         self._git("remote", "add", "--", name, url, hint=f"see `git remote -v`; {name} may exist")
@@ -567,6 +670,12 @@ class GitRepo:
         if not path.is_absolute():
             path = self.root / path
         return Path(os.path.abspath(path))
+
+
+def _quiet_network_env() -> dict[str, str]:
+    """The environment for git's network commands run on the side: never wait for a password
+    typed at a terminal (a hook or CI runner has none to give)."""
+    return {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
 
 
 class _Failure(Exception):

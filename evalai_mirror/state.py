@@ -52,6 +52,18 @@ class BranchState:
     # then holds the value).  What is left after a failed push is a value that may or may not
     # have reached EvalAI: if EvalAI holds it on the next run, it is our own, not an edit.
     in_flight: dict[str, Any] = field(default_factory=dict)
+    # When each part of the agreed state last moved (see :func:`slots`): slot -> UTC time with
+    # microseconds, stamped by :meth:`StateStore.save`.  Two clones that moved the same slot at
+    # once are merged by it: the later value is the one EvalAI got last.
+    moved: dict[str, str] = field(default_factory=dict)
+    # How each field's base last moved: key -> {"from": the value before, "commit": the commit
+    # that carries the new value (None: written into a working copy by a pull, not pushed
+    # yet), "by": the clone that moved it}.  A commit that does not carry a move another clone
+    # made (or a pull not pushed yet) still holds "from": that is not an edit made here.
+    moves: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The commit of refs/evalai-mirror/<branch> this state was last merged with or published as
+    # (per clone: the common ancestor of the next merge).
+    shared: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,7 +82,9 @@ class BranchState:
                 ok = value is None or (isinstance(value, int) and not isinstance(value, bool))
             elif spec.name in ("base", "in_flight"):
                 ok = isinstance(value, dict)
-            elif spec.name == "structure":
+            elif spec.name == "moves":
+                ok = isinstance(value, dict) and all(isinstance(v, dict) for v in value.values())
+            elif spec.name in ("structure", "moved"):
                 ok = isinstance(value, dict) and all(
                     isinstance(k, str) and isinstance(v, str) for k, v in value.items()
                 )
@@ -80,6 +94,55 @@ class BranchState:
                 raise ValueError(f"{where}.{spec.name} has the wrong type")
             setattr(state, spec.name, value)
         return state
+
+
+SHARED_SCALARS = ("challenge_pk", "repository", "last_push_commit")
+"""The single values of a :class:`BranchState` that are slots of their own."""
+LOCAL_ONLY = ("pending", "in_flight", "shared")
+"""What stays with one clone: a push that clone could not send, its write-ahead record, and
+which shared commit it last saw.  Everything else is the agreed state every clone shares."""
+
+
+def slots(state: BranchState | None) -> dict[str, Any]:
+    """The agreed state as independent slots: ``base/<field>``, ``structure/<part>`` and the
+    single values of :data:`SHARED_SCALARS`.  Two writers are merged slot by slot."""
+    if state is None:
+        return {}
+    found: dict[str, Any] = {f"base/{k}": v for k, v in state.base.items()}
+    found.update({f"structure/{k}": v for k, v in state.structure.items()})
+    found.update({f"move/{k}": v for k, v in state.moves.items()})
+    for name in SHARED_SCALARS:
+        value = getattr(state, name)
+        if value is not None:
+            found[name] = value
+    return found
+
+
+def set_slots(state: BranchState, values: dict[str, Any]) -> None:
+    """Replace ``state``'s agreed values by ``values`` (as :func:`slots` names them)."""
+    state.base = {k[5:]: v for k, v in values.items() if k.startswith("base/")}
+    state.structure = {k[10:]: v for k, v in values.items() if k.startswith("structure/")}
+    state.moves = {k[5:]: v for k, v in values.items() if k.startswith("move/")}
+    for name in SHARED_SCALARS:
+        setattr(state, name, values.get(name))
+
+
+def precise_now() -> str:
+    """The current UTC time with microseconds (orders two moves in the same second)."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def stamp(old: BranchState | None, new: BranchState) -> None:
+    """Record in ``new.moved`` the slots whose value differs from ``old``'s, as moved now."""
+    before, after = slots(old), slots(new)
+    when = precise_now()
+    for key in set(before) | set(after):
+        if key not in before or key not in after or not _same_json(before[key], after[key]):
+            new.moved[key] = when
+
+
+def _same_json(a: Any, b: Any) -> bool:
+    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
 
 
 @dataclass
@@ -216,6 +279,30 @@ def _file_lock(path: Path) -> _FileLock:
         return lock
 
 
+def move_base(
+    state: BranchState, key: str, value: Any, *, commit: str | None, by: str
+) -> None:
+    """Set ``key``'s base to ``value`` and record how it moved (see ``BranchState.moves``):
+    by a push of ``commit``, or (``commit`` None) by a pull into a working copy.  A commit
+    that carries the base it had stops a pull's move from reading as not pushed yet."""
+    old = state.base.get(key, _NOTHING)
+    if old is not _NOTHING and _same_json(old, value):
+        move = state.moves.get(key)
+        if move is not None and move.get("commit") is None and commit is not None:
+            state.moves[key] = {**move, "commit": commit}
+        return
+    move = state.moves.get(key)
+    if commit is None and move is not None and move.get("commit") is None:
+        start = move.get("from")  # pulled twice before a push: commits still hold the first
+    else:
+        start = None if old is _NOTHING else old
+    state.moves[key] = {"from": start, "commit": commit, "by": by}
+    state.base[key] = value
+
+
+_NOTHING = object()
+
+
 class StateStore:
     """Reads and writes the sync state of the repository whose git directory is ``git_dir``.
 
@@ -229,6 +316,20 @@ class StateStore:
         self.state_path = self.dir / STATE_FILE
         self.log_path = self.dir / LOG_FILE
         self.lock_path = self.dir / LOCK_FILE
+
+    def clone_id(self) -> str:
+        """This clone's own name in the shared state (made once, kept in the git directory)."""
+        path = self.dir / "clone-id"
+        try:
+            found = path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            found = ""
+        if not found:
+            import uuid
+
+            found = uuid.uuid4().hex[:12]
+            fsutil.atomic_write_text(path, found + "\n")
+        return found
 
     @contextmanager
     def lock(self, timeout: float | None = None) -> Iterator[None]:
@@ -300,10 +401,14 @@ class StateStore:
         """The state of ``branch``, None when it was never synced."""
         return self._read_all().get(branch)
 
-    def save(self, branch: str, state: BranchState) -> None:
-        """Store the state of ``branch`` (atomically, under the lock)."""
+    def save(self, branch: str, state: BranchState, *, moved_now: bool = True) -> None:
+        """Store the state of ``branch`` (atomically, under the lock).  Every slot whose value
+        changed is stamped as moved now, unless ``moved_now`` is False (a merge, which carries
+        each slot's own time)."""
         with self.lock():
             branches = self._read_all()
+            if moved_now:
+                stamp(branches.get(branch), state)
             branches[branch] = state
             self._write_all(branches)
 
@@ -330,17 +435,29 @@ class StateStore:
 
     def append_log(self, entry: LogEntry) -> None:
         """Add one line to the audit log (a single write in append mode)."""
-        line = json.dumps(entry.to_json(), sort_keys=True, ensure_ascii=False) + "\n"
+        self._append(_log_line(entry))
+
+    def _append(self, lines: str) -> None:
         with self.lock():  # lock() has made the folder
             fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
-                os.write(fd, line.encode("utf-8"))
+                os.write(fd, lines.encode("utf-8"))
                 os.fsync(fd)
             finally:
                 os.close(fd)
 
+    def merge_log(self, entries: list[LogEntry]) -> int:
+        """Append the entries this log lacks (another clone's); how many were added."""
+        with self.lock():
+            known = {_log_line(e) for e in self.read_log()}
+            new = sorted({_log_line(e) for e in entries} - known)
+            if new:
+                self._append("".join(new))
+            return len(new)
+
     def read_log(self) -> list[LogEntry]:
-        """Every log entry, newest first; an unreadable line is skipped with a warning."""
+        """Every log entry, newest first (by time; the file's order among equal times); an
+        unreadable line is skipped with a warning."""
         try:
             raw = self.log_path.read_bytes()
         except FileNotFoundError:
@@ -358,4 +475,11 @@ class StateStore:
             except (ValueError, KeyError, TypeError) as exc:
                 ui.warn(f"{self.log_path}:{number}: skipped an unreadable log line ({exc})")
         entries.reverse()
+        # newest first; another clone's entries are appended when fetched, so order by time
+        entries.sort(key=lambda e: e.time, reverse=True)
         return entries
+
+
+def _log_line(entry: LogEntry) -> str:
+    """One line of log.jsonl (also what makes two clones' copies of an entry the same)."""
+    return json.dumps(entry.to_json(), sort_keys=True, ensure_ascii=False) + "\n"

@@ -26,6 +26,7 @@ from evalai_mirror.catalogue import Read
 from evalai_mirror.errors import (
     ApiError,
     GitError,
+    MirrorError,
     RefusedError,
     SettingsError,
     SyncError,
@@ -35,12 +36,13 @@ from evalai_mirror.fetch import Remote as Remote
 from evalai_mirror.fetch import fetch_remote as fetch_remote
 from evalai_mirror.merge import MISSING, FieldResult, FieldState, MergeResult, merge, same
 from evalai_mirror.source import FileSource, ReadOnce, WorkTreeSource
-from evalai_mirror.state import BranchState, LogEntry, StateStore, now_iso
+from evalai_mirror.state import BranchState, LogEntry, StateStore, move_base, now_iso
 
 if TYPE_CHECKING:
     from evalai_mirror.api import EvalAIClient
     from evalai_mirror.git import GitRepo
     from evalai_mirror.settings import Settings
+    from evalai_mirror.shared import Link
 
 Prefer = Literal["local", "remote"]
 
@@ -61,6 +63,42 @@ class Context:
     repository: str
     store: StateStore
     _client: EvalAIClient | None = None
+    _link: Link | None = None
+
+    @property
+    def link(self) -> Link:
+        """This branch's tie to the shared base (refs/evalai-mirror/<branch> on origin)."""
+        if self._link is None:
+            from evalai_mirror.shared import Link
+
+            self._link = Link(self.repo, self.store, self.branch)
+        return self._link
+
+    def use_remote(self, name: str) -> None:
+        """Share the base through remote ``name`` (the one a pre-push hook pushes to) instead
+        of origin, when it is a configured remote."""
+        if self.repo.has_remote(name):
+            self.link.remote = name
+
+    def load_state(self) -> BranchState | None:
+        """The branch's state, the shared base fetched and merged in first (once per command;
+        a long watch at most every minute)."""
+        from evalai_mirror import shared
+
+        with self.store.lock():
+            return shared.load(self.link)
+
+    def publish_state(self, why: str) -> None:
+        """Share the base this command moved (refs/evalai-mirror/<branch>); a warning when the
+        remote cannot take it."""
+        from evalai_mirror import shared
+
+        try:
+            with self.store.lock():
+                shared.publish(self.link, why=why)
+        except MirrorError as exc:  # sharing never undoes what the command did
+            self.link.warn_once(f"the shared sync state was not updated: {exc}")
+
 
     @property
     def config_path(self) -> str:
@@ -225,7 +263,10 @@ def compare(
     remote: Remote,
     *,
     prefer: Prefer | None = None,
+    behind: Mapping[str, Any] | None = None,
 ) -> Comparison:
+    """The three-way comparison; ``behind`` (see :func:`behind`) names the fields whose
+    repository side predates a move of the base, with the base they are compared against."""
     base = effective_base(state, remote.snapshot)
     here = compared_fields(local, remote)
     keys = set(here) | set(remote.snapshot)
@@ -237,10 +278,52 @@ def compare(
         merged_base = {
             k: v for k, v in base.items() if k in keys or remote.covers(k)
         }
+        merged_base.update({k: v for k, v in (behind or {}).items() if k in merged_base})
     result = merge(
         merged_base, here, remote.snapshot, text_keys=model.text_keys(keys), prefer=prefer
     )
     return Comparison(state, local, remote, result, structure_changes(state, local), base)
+
+
+def behind(
+    ctx: Context, state: BranchState | None, local: model.LocalChallenge, commit: str | None
+) -> dict[str, Any]:
+    """Fields whose repository side (``local``, read from ``commit`` or a working copy on
+    HEAD) still holds the value the base had before a move this side never saw: a pull into
+    some clone's working copy not pushed yet, or a push from another clone of a commit that
+    is not in ``commit``'s history.  That value is not an edit made here, so it is compared
+    with the base it was agreed at (key -> that base): EvalAI's side then reads as the newer
+    one, never undone by this side."""
+    if state is None or not state.moves:
+        return {}
+    at = commit or ctx.repo.head_sha()
+    me = ctx.store.clone_id()
+    found: dict[str, Any] = {}
+    seen: dict[str, bool] = {}
+    for key, move in state.moves.items():
+        value = local.fields.get(key, MISSING)
+        start = move.get("from")
+        if key not in state.base or start is None or not same(value, start):
+            continue
+        if same(value, state.base[key]):
+            continue
+        moved_in = move.get("commit")
+        if isinstance(moved_in, str):
+            if move.get("by") == me:
+                continue  # this clone's own push: its history is the host's to rewrite
+            if moved_in not in seen:
+                seen[moved_in] = at is not None and _contains(ctx.repo, moved_in, at)
+            if seen[moved_in]:
+                continue  # the move is in this history: holding the old value is an edit
+        found[key] = start
+    return found
+
+
+def _contains(repo: GitRepo, ancestor: str, commit: str) -> bool:
+    try:
+        return repo.is_ancestor(ancestor, commit)
+    except GitError:
+        return False  # a commit this clone does not have is not in its history
 
 
 def effective_base(state: BranchState | None, remote: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -402,7 +485,7 @@ def pull(
 
         for path in {ctx.config_path} | {where.path for where in first.locations.values()}:
             remove_stale_temps(ctx.repo.root / path)  # left by a pull that was killed
-        state = ctx.store.load(ctx.branch)
+        state = ctx.load_state()
         pk = require_pk(
             ctx,
             state,
@@ -422,7 +505,8 @@ def pull(
         for attempt in range(1, MAX_REMERGES + 1):
             read = ReadOnce(source)
             local = read_source(read, ctx.config_path)
-            cmp = compare(state, local, remote, prefer=prefer)
+            cmp = compare(state, local, remote, prefer=prefer,
+                          behind=behind(ctx, state, local, None))
             report, files = _plan_pull(pk, cmp, local, read, dry_run=dry_run)
             if dry_run:
                 report.diff = "".join(
@@ -458,23 +542,24 @@ def pull(
         writes = done_writes
         # The base moves to EvalAI's value for every field that is settled here.
         new_state = state or BranchState()
-        base = dict(cmp.base or {})
+        new_state.base = dict(cmp.base or {})
+        me = ctx.store.clone_id()
         for res in cmp.result.fields.values():
             if res.is_conflict or res.key in report.structural or res.key in report.held:
                 continue
             if res.remote is MISSING:
-                base.pop(res.key, None)
+                new_state.base.pop(res.key, None)
             else:
-                base[res.key] = res.remote
+                move_base(new_state, res.key, res.remote, commit=None, by=me)
         new_state.challenge_pk = pk
         new_state.repository = ctx.repository
-        new_state.base = base
         settle_in_flight(new_state, remote.snapshot)
         new_state.last_pull = now_iso()
         ctx.store.save(ctx.branch, new_state)
         if writes:
             _log(ctx, "pull", pk, writes, None, command,
                  f"wrote {', '.join(report.files)}")
+        ctx.publish_state(command)
     # Outside the lock: a commit or git push runs the hooks, which run push.
     if commit and done_files:
         report.commit = ctx.repo.commit_paths(sorted(done_files), commit_message(writes))
@@ -551,8 +636,9 @@ class StatusReport:
 
 
 def status(ctx: Context) -> StatusReport:
-    """Working copy, base and EvalAI, side by side.  Read-only."""
-    state = ctx.store.load(ctx.branch)
+    """Working copy, base and EvalAI, side by side.  Read-only (but for the shared base,
+    fetched into this clone's copy)."""
+    state = ctx.load_state()
     report = StatusReport(
         branch=ctx.branch,
         repository=ctx.repository,
@@ -575,7 +661,7 @@ def status(ctx: Context) -> StatusReport:
     except ApiError as exc:
         report.remote_error = f"could not read EvalAI: {exc}"
         return report
-    report.comparison = compare(state, local, remote)
+    report.comparison = compare(state, local, remote, behind=behind(ctx, state, local, None))
     return report
 
 
@@ -595,7 +681,7 @@ def resolve(ctx: Context, keys: Iterable[str] | None, take: Prefer) -> ResolveRe
     read_source(source, ctx.config_path)  # a config that does not parse stops us before EvalAI
     report = ResolveReport()
     with ctx.store.lock():
-        state = ctx.store.load(ctx.branch)
+        state = ctx.load_state()
         pk = require_pk(
             ctx, state, why="; there is nothing to resolve", hint="run `evalai-mirror push` first"
         )
@@ -603,7 +689,7 @@ def resolve(ctx: Context, keys: Iterable[str] | None, take: Prefer) -> ResolveRe
         remote = read_evalai(ctx, pk)
         read = ReadOnce(source)
         local = read_source(read, ctx.config_path)  # as late as possible, as in pull
-        cmp = compare(state, local, remote)
+        cmp = compare(state, local, remote, behind=behind(ctx, state, local, None))
         by_key = cmp.result.fields
         if keys is None:
             chosen = [r for r in by_key.values() if r.is_conflict]
@@ -643,11 +729,16 @@ def resolve(ctx: Context, keys: Iterable[str] | None, take: Prefer) -> ResolveRe
             # No history yet (a fresh clone): what both sides agree on becomes the base too,
             # or every other field would read as "changed on both sides" from now on.
             new_state.base = _known(cmp.result.agreed)
+        me = ctx.store.clone_id()
         for res in chosen:
-            new_state.base[res.key] = res.remote
+            if take == "remote":
+                move_base(new_state, res.key, res.remote, commit=None, by=me)
+            else:
+                new_state.base[res.key] = res.remote
         settle_in_flight(new_state, remote.snapshot)
         ctx.store.save(ctx.branch, new_state)
         _log(ctx, "resolve", pk, report.taken, None, "resolve", f"took {take}")
+        ctx.publish_state("resolve")
     return report
 
 

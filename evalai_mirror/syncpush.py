@@ -21,12 +21,13 @@ from evalai_mirror.errors import ApiError, MirrorError, RefusedError, SyncError,
 from evalai_mirror.fetch import ALL_READS
 from evalai_mirror.merge import MISSING, FieldResult, FieldState, same
 from evalai_mirror.source import FileSource, WorkTreeSource
-from evalai_mirror.state import BranchState, now_iso
+from evalai_mirror.state import BranchState, move_base, now_iso
 from evalai_mirror.sync import (
     Comparison,
     Context,
     _known,
     _log,
+    behind,
     check_claim,
     compare,
     find_pk,
@@ -141,7 +142,26 @@ def push(
     from_worktree: bool = False,
     command: str = "push",
 ) -> PushReport:
-    """Send the challenge as committed at ``rev`` (or the working copy) to EvalAI."""
+    """Send the challenge as committed at ``rev`` (or the working copy) to EvalAI, on the
+    shared base; then share the base it moved (also when the push stopped half way: what
+    EvalAI acknowledged is agreed)."""
+    try:
+        return _push(ctx, rev, force=force, dry_run=dry_run, from_worktree=from_worktree,
+                     command=command)
+    finally:
+        if not dry_run:
+            ctx.publish_state(command)
+
+
+def _push(
+    ctx: Context,
+    rev: str,
+    *,
+    force: bool,
+    dry_run: bool,
+    from_worktree: bool,
+    command: str,
+) -> PushReport:
     from evalai_mirror.validate import summary, validate_source
 
     committed = None if from_worktree else ctx.repo.commit_source(rev)
@@ -156,7 +176,7 @@ def push(
         )
     local = read_source(source, ctx.config_path)
     with ctx.store.lock():
-        state = ctx.store.load(ctx.branch)
+        state = ctx.load_state()
         pk = find_pk(ctx, state)
         if pk is None:
             return _first_push(ctx, source, local, commit, dry_run=dry_run, command=command)
@@ -164,13 +184,14 @@ def push(
         structural = structure_changes(state, local)
         reads = push_reads(state, local, structural)
         remote = read_evalai(ctx, pk, reads, push_details(state, local, reads))
-        cmp = compare(state, local, remote)
+        stale = behind(ctx, state, local, commit)
+        cmp = compare(state, local, remote, behind=stale)
         sending = _sending(cmp, force=force)
         requests, zip_only = remotemodel.plan_requests(pk, local.fields, sending, remote.pks)
         if zip_only and not structural and reads != ALL_READS:
             # only the zip can write these: it sets every field, so compare every field first
             remote = read_evalai(ctx, pk, ALL_READS)
-            cmp = compare(state, local, remote)
+            cmp = compare(state, local, remote, behind=stale)
             sending = _sending(cmp, force=force)
             requests, zip_only = remotemodel.plan_requests(pk, local.fields, sending, remote.pks)
         use_zip = bool(structural or zip_only)
@@ -235,8 +256,16 @@ def push(
         if cmp.base is not None:
             new_state.base = dict(cmp.base)  # with our own in-flight values EvalAI holds
         settle_in_flight(new_state, remote.snapshot)
-        _send_plan(ctx, new_state, plan, report)
-        new_state.base = _known(local.fields)
+        _send_plan(ctx, new_state, plan, report, commit)
+        me = ctx.store.clone_id()
+        known = _known(local.fields)
+        # EvalAI's newer values this push left alone stay the base they were agreed at
+        left = {r.key for r in cmp.remote_ahead() if r.key not in writes}
+        for key, value in known.items():
+            if key not in left:
+                move_base(new_state, key, value, commit=commit, by=me)
+        for key in set(new_state.base) - set(known):
+            del new_state.base[key]
         new_state.in_flight = {}
         new_state.structure = dict(local.structure)
         new_state.last_push = now_iso()
@@ -343,6 +372,7 @@ def _send_plan(
     state: BranchState,
     plan: list[tuple[str, dict[str, Any], Callable[[], Any]]],
     report: PushReport,
+    commit: str | None,
 ) -> None:
     """Send the requests in order, with a write-ahead record: before the first, every value
     they set is recorded as in flight; after each acknowledged one, the base takes exactly the
@@ -366,8 +396,9 @@ def _send_plan(
             if sent or unsure:
                 exc.message = f"{exc.message}; {exc.partial.describe()}"
             raise
+        me = ctx.store.clone_id()
         for key, value in sets.items():
-            state.base[key] = value
+            move_base(state, key, value, commit=commit, by=me)
             state.in_flight.pop(key, None)
         report.sent.append(line)
         if index < len(plan) - 1:  # after the last, push() saves the whole new state at once

@@ -217,7 +217,7 @@ class Watcher:
         return self.options.interval * max(1.0, spent / len(POLL_READS))
 
     def _fetch(self) -> sync.Remote:
-        state = self.ctx.store.load(self.ctx.branch)
+        state = self.ctx.load_state()
         hint = "create it with `evalai-mirror push`; watch goes on polling"
         pk = sync.require_pk(self.ctx, state, hint=hint)
         if self._polls_to_full > 0:

@@ -278,9 +278,11 @@ def test_fresh_clone_without_base_does_not_guess(
 ) -> None:
     repo, sandbox, pk = synced
     git(repo, "push", "-q", "origin", "challenge")
+    bare = git(repo, "remote", "get-url", "origin").strip()
+    # a repository whose base was never shared (refs/evalai-mirror/challenge is not there)
+    git(bare, "update-ref", "-d", "refs/evalai-mirror/challenge")
     clone = tmp_path / "clone"
-    git(tmp_path, "clone", "-q", "-b", "challenge", git(repo, "remote", "get-url", "origin").strip(),
-        str(clone))
+    git(tmp_path, "clone", "-q", "-b", "challenge", bare, str(clone))
     sandbox.edit_challenge(pk, title="Edited Since")
 
     assert run_cli(["pull"], cwd=clone) == 1

@@ -264,6 +264,8 @@ def test_fresh_clone_without_history_reports_conflicts_then_resolves(
 ) -> None:
     _repo, pk = pushed_repo
     bare = tmp_path / "remotes" / "host-org" / "random-challenge.git"
+    # a repository whose base was never shared (refs/evalai-mirror/challenge is not there)
+    git(bare, "update-ref", "-d", "refs/evalai-mirror/challenge")
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", "-b", "challenge", str(bare), str(clone))
     sandbox_env.edit_challenge(pk, title="Edited on EvalAI")

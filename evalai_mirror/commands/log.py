@@ -1,8 +1,10 @@
 """`evalai-mirror log`: every sync in either direction, newest first.
 
-Reads the append-only audit log in the git directory (written by push, pull, watch,
-resolve and adopt): when, which direction, which branch and challenge, which fields, which commit, which
-command.  Read-only, no network.
+Reads the append-only audit log in the git directory (written by push, pull, watch, resolve
+and adopt): when, which direction, which branch and challenge, which fields, which commit, which
+command.  The branch's log travels with the shared base (refs/evalai-mirror/<branch>), so it
+is fetched from origin first and other clones' and CI runners' syncs show too; nothing is
+written anywhere but this clone's copy.
 """
 
 from __future__ import annotations
@@ -72,8 +74,15 @@ def run(args: argparse.Namespace) -> int:
     if count is not None and count < 0:
         raise UsageError(f"-n {count} is negative", hint="pass a count of 0 or more")
     repo = GitRepo.open(find_repo_root(Path.cwd()) or Path.cwd())
+    store = StateStore(repo.git_dir)
+    shown = getattr(args, "branch", None) or repo.current_branch()
+    if shown:  # other clones' and CI runners' syncs of it travel with the shared base
+        from evalai_mirror import shared
+
+        with store.lock():
+            shared.load(shared.Link(repo, store, shown))
     entries = select(
-        StateStore(repo.git_dir).read_log(),
+        store.read_log(),
         branch=getattr(args, "branch", None),
         direction=getattr(args, "direction", None),
         count=count,

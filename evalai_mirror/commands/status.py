@@ -1,5 +1,6 @@
 """`evalai-mirror status`: field by field, what is in sync, changed here, changed on EvalAI or in
-conflict, with the last sync in each direction.  Read-only.
+conflict, with the last sync in each direction.  Read-only: EvalAI and the working copy are
+left alone; only this clone's copy of the shared base (refs/evalai-mirror/<branch>) is fetched.
 
 Exit codes follow ``terraform plan -detailed-exitcode``: 0 everything in sync, 2 drift (something
 to push, pull or resolve), 1 an error (EvalAI could not be read: then nothing is shown as deleted,

@@ -1,0 +1,283 @@
+"""The shared base (refs/evalai-mirror/<branch>): real git, a bare repository standing in for
+GitHub, clones standing in for collaborators and a CI runner, the sandbox over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import RunCli, changes, commit_all, git, set_title, state_of
+
+from evalai_mirror import shared, sync
+from evalai_mirror.state import BranchState
+
+REF = "refs/evalai-mirror/challenge"
+DESCRIPTION = "templates/description.html"
+VENV_BIN = str(Path(sys.executable).parent)
+
+
+def bare_of(repo: Path) -> Path:
+    return Path(git(repo, "remote", "get-url", "origin").strip())
+
+
+def clone(bare: Path | str, dest: Path, *args: str) -> Path:
+    git(dest.parent, "clone", "-q", "-b", "challenge", *args, str(bare), str(dest))
+    return dest
+
+
+def shared_state(bare: Path) -> dict[str, Any]:
+    """state.json at the tip of the bare remote's shared ref."""
+    data: dict[str, Any] = json.loads(git(bare, "show", f"{REF}:state.json"))
+    return data
+
+
+def shared_log(bare: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in git(bare, "show", f"{REF}:log.jsonl").splitlines()]
+
+
+def challenge_path(sandbox: Any, pk: int) -> str:
+    return f"/api/challenges/challenge_host_team/{sandbox.team_pk}/challenge/{pk}"
+
+
+def context(repo: Path) -> sync.Context:
+    return sync.open_context(None, path=repo)
+
+
+# -- a fresh clone is a full citizen -------------------------------------------------------------
+
+
+def test_the_first_push_shares_the_base_on_the_remote(pushed_repo: tuple[Path, int]) -> None:
+    repo, pk = pushed_repo
+    bare = bare_of(repo)
+    data = shared_state(bare)
+    assert data["challenge_pk"] == pk and data["base"]["title"]
+    assert "pending" not in data and "in_flight" not in data  # one clone's own things stay home
+    assert [e["direction"] for e in shared_log(bare)] == ["push"]
+    tip = git(bare, "rev-parse", REF).strip()
+    assert git(repo, "rev-parse", REF).strip() == tip
+    assert state_of(repo).shared == tip
+
+
+def test_a_fresh_clone_pushes_one_field_and_pulls_evalais_edit(
+    pushed_repo: tuple[Path, int],
+    sandbox_env: Any,
+    run_cli: RunCli,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    host, pk = pushed_repo
+    bare = bare_of(host)
+    b = clone(bare, tmp_path / "b")
+    sandbox_env.edit_challenge(pk, description="<p>Edited on EvalAI.</p>")
+    set_title(b, "Retitled In A Fresh Clone")
+    commit_all(b, "retitle")
+    sandbox_env.clear_requests()
+    capsys.readouterr()
+
+    assert run_cli(["push"], cwd=b) == 0  # no --force
+    out = capsys.readouterr().out
+    assert changes(sandbox_env) == [("PATCH", challenge_path(sandbox_env, pk))]
+    assert "fields: title" in out
+    held = sandbox_env.get_challenge(pk)
+    assert held["title"] == "Retitled In A Fresh Clone"
+    assert held["description"] == "<p>Edited on EvalAI.</p>"  # EvalAI's edit stays
+
+    assert run_cli(["pull"], cwd=b) == 0  # no --prefer
+    assert (b / DESCRIPTION).read_text().strip() == "<p>Edited on EvalAI.</p>"
+    assert "conflict" not in capsys.readouterr().err
+
+    # the host's clone gets B's title by a plain pull too: the base B moved reached it
+    assert run_cli(["pull"], cwd=host) == 0
+    assert "title: Retitled In A Fresh Clone\n" in (host / "challenge_config.yaml").read_text()
+    assert "conflict" not in capsys.readouterr().err
+    # and the audit log travelled: B's push is in the host's log
+    assert run_cli(["log", "--json"], cwd=host) == 0
+    entries = json.loads(capsys.readouterr().out)
+    assert next(e["fields"] for e in entries if e["direction"] == "push") == ["title"]
+
+
+def test_a_commit_pushed_without_hooks_is_sent_from_a_runner_clone(
+    pushed_repo: tuple[Path, int],
+    sandbox_env: Any,
+    run_cli: RunCli,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    host, pk = pushed_repo
+    bare = bare_of(host)
+    (host / ".git" / "hooks").mkdir(exist_ok=True)
+    assert run_cli(["install-hooks"], cwd=host) == 0
+    dev = clone(bare, tmp_path / "dev")
+    set_title(dev, "Merged On GitHub")
+    sha = commit_all(dev, "retitle")
+    git(dev, "push", "-q", "--no-verify", "origin", "challenge")  # no hook saw it
+    assert sandbox_env.get_challenge(pk)["title"] != "Merged On GitHub"
+    sandbox_env.clear_requests()
+
+    # a CI runner: a shallow fresh clone (as actions/checkout makes), nothing configured
+    runner = clone(f"file://{bare}", tmp_path / "runner", "--depth=1")
+    capsys.readouterr()
+    assert run_cli(["push"], cwd=runner) == 0
+    assert changes(sandbox_env) == [("PATCH", challenge_path(sandbox_env, pk))]
+    assert sandbox_env.get_challenge(pk)["title"] == "Merged On GitHub"
+    data = shared_state(bare)
+    assert data["last_push_commit"] == sha and data["base"]["title"] == "Merged On GitHub"
+
+    # the host's next git push (hooks installed) has nothing to send: the base came along
+    git(host, "pull", "-q", "--no-rebase", "origin", "challenge")
+    sandbox_env.clear_requests()
+    assert run_cli(["push"], cwd=host) == 0
+    assert changes(sandbox_env) == []
+
+
+def test_the_pre_push_hook_shares_the_base_with_the_branch_push(
+    pushed_repo: tuple[Path, int], sandbox_env: Any, run_cli: RunCli, tmp_path: Path
+) -> None:
+    host, pk = pushed_repo
+    bare = bare_of(host)
+    before = git(bare, "rev-parse", REF).strip()
+    assert run_cli(["install-hooks", "--hook", "pre-push"], cwd=host) == 0
+    set_title(host, "Sent By The Hook")
+    commit_all(host, "retitle")
+    env = dict(os.environ, PATH=VENV_BIN + os.pathsep + os.environ.get("PATH", ""))
+    proc = subprocess.run(
+        ["git", "push", "-q", "origin", "challenge"], cwd=host, env=env,
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # a push from inside pre-push that ran the hook again would never end
+    assert proc.returncode == 0, proc.stderr
+    assert sandbox_env.get_challenge(pk)["title"] == "Sent By The Hook"
+    after = git(bare, "rev-parse", REF).strip()
+    assert after != before and git(bare, "rev-parse", f"{REF}^").strip() == before
+    assert shared_state(bare)["base"]["title"] == "Sent By The Hook"
+
+
+def test_an_unreachable_remote_is_a_warning_and_the_next_push_shares(
+    pushed_repo: tuple[Path, int],
+    sandbox_env: Any,
+    run_cli: RunCli,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    host, pk = pushed_repo
+    bare = bare_of(host)
+    git(host, "remote", "set-url", "origin", str(host.parent / "gone.git"))
+    set_title(host, "Sent While GitHub Was Away")
+    commit_all(host, "retitle")
+    capsys.readouterr()
+    assert run_cli(["push"], cwd=host) == 0
+    err = capsys.readouterr().err
+    assert "could not fetch the shared sync state" in err
+    assert "was not pushed to origin" in err
+    assert sandbox_env.get_challenge(pk)["title"] == "Sent While GitHub Was Away"
+    assert shared_state(bare)["base"]["title"] != "Sent While GitHub Was Away"
+
+    git(host, "remote", "set-url", "origin", str(bare))
+    sandbox_env.edit_challenge(pk, short_description="Edited on EvalAI")
+    assert run_cli(["pull"], cwd=host) == 0
+    data = shared_state(bare)
+    assert data["base"]["title"] == "Sent While GitHub Was Away"
+    assert data["base"]["short_description"] == "Edited on EvalAI"
+
+
+# -- two writers ---------------------------------------------------------------------------------
+
+
+def _move(ctx: sync.Context, key: str, value: Any) -> None:
+    with ctx.store.lock():
+        state = ctx.load_state()
+        assert state is not None
+        state.base[key] = value
+        ctx.store.save(ctx.branch, state)
+
+
+def test_two_clones_moving_the_base_at_once_end_with_one_merged_base(
+    pushed_repo: tuple[Path, int], sandbox_env: Any, tmp_path: Path
+) -> None:
+    host, _pk = pushed_repo
+    bare = bare_of(host)
+    b = clone(bare, tmp_path / "b")
+    a_ctx, b_ctx = context(host), context(b)
+    start = git(bare, "rev-parse", REF).strip()
+    # both read the same shared base, then each moves a field of its own
+    _move(a_ctx, "title", "Title From A")
+    _move(b_ctx, "short_description", "Short From B")
+    a_ctx.publish_state("test")
+    assert git(bare, "rev-parse", f"{REF}^").strip() == start
+    b_ctx.publish_state("test")  # refused as not a fast-forward, merged, sent again
+
+    data = shared_state(bare)
+    assert data["base"]["title"] == "Title From A"
+    assert data["base"]["short_description"] == "Short From B"
+    assert git(bare, "rev-parse", f"{REF}^^").strip() == start  # never forced: history kept
+    with a_ctx.store.lock():
+        merged = shared.load(a_ctx.link, refresh=True)
+    assert merged is not None and merged.base["short_description"] == "Short From B"
+
+    # the same field moved by both: the later move wins, whoever publishes last
+    _move(b_ctx, "title", "Later Title From B")
+    _move(a_ctx, "title", "Even Later From A")
+    a_ctx.publish_state("test")
+    b_ctx.publish_state("test")
+    assert shared_state(bare)["base"]["title"] == "Even Later From A"
+
+
+def test_concurrent_writers_lose_no_move(pushed_repo: tuple[Path, int], tmp_path: Path) -> None:
+    host, _pk = pushed_repo
+    bare = bare_of(host)
+    clones = [host, clone(bare, tmp_path / "b"), clone(bare, tmp_path / "c")]
+    errors: list[BaseException] = []
+
+    def writer(repo: Path, name: str) -> None:
+        try:
+            ctx = context(repo)
+            for i in range(3):
+                _move(ctx, f"test.{name}.{i}", i)
+                ctx.publish_state("test")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(r, f"w{n}")) for n, r in enumerate(clones)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors
+    base = shared_state(bare)["base"]
+    assert {k for k in base if k.startswith("test.")} == {
+        f"test.w{n}.{i}" for n in range(3) for i in range(3)
+    }
+
+
+def test_merge_keeps_one_sided_changes_and_takes_the_later_of_two() -> None:
+    ancestor = BranchState(challenge_pk=1, base={"a": 1, "b": 1, "c": 1, "d": 1})
+    ours = BranchState(challenge_pk=1, base={"a": 2, "b": 1, "c": 5, "d": 1, "new": 1},
+                       moved={"base/a": "2026-01-01T00:00:02Z", "base/c": "2026-01-01T00:00:09Z",
+                              "base/new": "2026-01-01T00:00:01Z"}, pending="abc")
+    theirs = BranchState(challenge_pk=1, base={"a": 1, "b": 3, "c": 7},
+                         moved={"base/b": "2026-01-01T00:00:03Z", "base/c": "2026-01-01T00:00:05Z",
+                                "base/d": "2026-01-01T00:00:04Z"})
+    merged = shared.merge(ancestor, ours, theirs)
+    # a: ours alone; b: theirs alone; c: both, ours later; d: theirs removed it; new: ours
+    assert merged.base == {"a": 2, "b": 3, "c": 5, "new": 1}
+    assert merged.pending == "abc"  # one clone's own
+    # without a common ancestor, every difference goes by time
+    merged = shared.merge(None, ours, theirs)
+    assert merged.base == {"a": 2, "b": 3, "c": 5, "new": 1}
+    # a fresh clone takes the shared state as it is
+    assert shared.merge(None, None, theirs).base == theirs.base
+
+
+def test_a_token_in_the_remote_url_never_shows_in_the_warning(
+    pushed_repo: tuple[Path, int], run_cli: RunCli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    host, _pk = pushed_repo
+    git(host, "remote", "set-url", "origin", "http://x-access-token:s3cr3t@127.0.0.1:9/o/r.git")
+    capsys.readouterr()
+    assert run_cli(["status"], cwd=host) == 0
+    err = capsys.readouterr().err
+    assert "could not fetch the shared sync state" in err and "s3cr3t" not in err
