@@ -40,8 +40,6 @@ if TYPE_CHECKING:
 Status = Literal["pass", "warn", "fail", "skip"]
 EXPIRY_WARNING_DAYS = 30
 MEMBERSHIP_PROBE = b"evalai-mirror doctor: membership probe, deliberately not a zip"
-PRE_COMMIT_CONFIG = ".pre-commit-config.yaml"
-PUSH_HOOK_ID = "evalai-push"
 
 
 @dataclass
@@ -168,25 +166,14 @@ def check_config(config: str, root: Path | None) -> Check:
     return _pass(name, f"{config} at the repository root is valid")
 
 
-def _pre_commit_names_push(root: Path) -> bool:
-    path = root / PRE_COMMIT_CONFIG
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False
-    import yaml
+def _who(by: list[str], hook: str) -> str:
+    from evalai_mirror import hooks
 
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return False
-    repos = data.get("repos") if isinstance(data, dict) else None
-    for repo in repos if isinstance(repos, list) else []:
-        hooks = repo.get("hooks") if isinstance(repo, dict) else None
-        for hook in hooks if isinstance(hooks, list) else []:
-            if isinstance(hook, dict) and hook.get("id") == PUSH_HOOK_ID:
-                return True
-    return False
+    return " and ".join(
+        f"evalai-mirror's plain {hook} hook" if kind == hooks.OURS
+        else f"pre-commit ({hooks.FRAMEWORK_ID[hook]})"
+        for kind in by
+    )
 
 
 def check_hooks(repo: GitRepo | None) -> Check:
@@ -195,17 +182,32 @@ def check_hooks(repo: GitRepo | None) -> Check:
     name = "git hooks"
     if repo is None:
         return _skip(name, "not inside a git repository")
-    kinds = hooks.installed(repo)
-    framework = _pre_commit_names_push(repo.root)
-    if kinds["pre-push"] == hooks.OURS:
-        extra = "" if kinds["pre-commit"] == hooks.OURS else " (no pre-commit validate hook)"
-        return _pass(name, "evalai-mirror's plain pre-push hook is installed" + extra)
-    if framework and kinds["pre-push"] == hooks.FRAMEWORK:
-        return _pass(name, f"pre-commit runs {PUSH_HOOK_ID} at each git push")
-    if framework:
+    by = hooks.runners(repo)
+    push_id = hooks.FRAMEWORK_ID["pre-push"]
+    for hook in hooks.ALL:
+        if len(by[hook]) > 1:
+            return _fail(
+                name,
+                f"git runs evalai-mirror's {hook} work twice: pre-commit's hook (kept as "
+                f"{hook}{hooks.LOCAL_SUFFIX}) runs {hooks.FRAMEWORK_ID[hook]}, then "
+                f"evalai-mirror's plain {hook} hook does the same",
+                f"run `evalai-mirror install-hooks --uninstall --hook {hook}` (pre-commit's "
+                "hook goes back in place and does it once)",
+            )
+    if by["pre-push"]:
+        validates = (
+            f"; each commit is validated by {_who(by['pre-commit'], 'pre-commit')}"
+            if by["pre-commit"]
+            else " (nothing validates at commit: `evalai-mirror install-hooks --hook "
+            "pre-commit`, or evalai-validate in .pre-commit-config.yaml)"
+        )
+        if by["pre-push"] == [hooks.FRAMEWORK]:
+            return _pass(name, f"pre-commit runs {push_id} at each git push{validates}")
+        return _pass(name, f"evalai-mirror's plain pre-push hook is installed{validates}")
+    if push_id in hooks.pre_commit_ids(repo.root):
         return _fail(
             name,
-            f"{PRE_COMMIT_CONFIG} names {PUSH_HOOK_ID}, but pre-commit's pre-push hook is not "
+            f"{hooks.PRE_COMMIT_CONFIG} names {push_id}, but pre-commit's pre-push hook is not "
             "installed in this clone",
             "run `pre-commit install --hook-type pre-commit --hook-type pre-push`",
         )

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from evalai_mirror import PIP_SPEC
 from evalai_mirror.errors import UsageError
+from evalai_mirror.hooks import PRE_COMMIT_CONFIG
 from evalai_mirror.settings import DEFAULT_BRANCHES
 
 if TYPE_CHECKING:
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
     else:
         from importlib.abc import Traversable
 
-PRE_COMMIT_CONFIG = ".pre-commit-config.yaml"
 # The hooks pre-commit runs, in the order the config lists them (``.pre-commit-hooks.yaml`` has
 # each one's definition; the bundled config's local hooks repeat it, and a test keeps them equal).
 PRE_COMMIT_HOOK_IDS = ("evalai-validate", "evalai-push")

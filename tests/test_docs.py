@@ -71,9 +71,9 @@ def test_the_readme_installs_from_what_exists_and_names_the_project_url_once_in_
 
 
 def test_the_readme_pre_commit_config_is_the_one_init_writes() -> None:
-    from evalai_mirror import scaffold
+    from evalai_mirror import hooks, scaffold
 
     block = re.search(r"```yaml\n(default_install_hook_types:.*?)\n```", README, flags=re.S)
     assert block is not None
-    written = scaffold.render(scaffold.Options())[scaffold.PRE_COMMIT_CONFIG]
+    written = scaffold.render(scaffold.Options())[hooks.PRE_COMMIT_CONFIG]
     assert yaml.safe_load(block.group(1)) == yaml.safe_load(written)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import RunCli, git
+from conftest import RunCli, changes, commit_all, git, set_title
 
 from evalai_mirror.checks import check_token_expiry, jwt_expiry
 
@@ -254,6 +254,63 @@ def test_hooks_missing_plain_and_pre_commit_framework(
     code, checks = _doctor(run_cli, repo, capsys)
     assert code == 0 and checks["git hooks"]["status"] == "pass"
     assert "pre-commit runs evalai-push" in checks["git hooks"]["message"]
+
+
+@pytest.mark.slow
+def test_pre_commit_framework_hooks_are_recognised_and_chaining_never_pushes_twice(
+    pushed_repo: tuple[Path, int], sandbox_env: Any, run_cli: RunCli,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The config init writes, installed by real pre-commit: doctor sees it validate and push;
+    install-hooks --chain leaves pre-commit's hooks alone, so git push sends once."""
+    import os
+
+    from evalai_mirror import hooks, scaffold
+    from evalai_mirror.git import GitRepo
+
+    repo, _pk = pushed_repo
+    config = scaffold.render(scaffold.Options())[hooks.PRE_COMMIT_CONFIG]
+    (repo / hooks.PRE_COMMIT_CONFIG).write_bytes(config)
+    commit_all(repo, "pre-commit config")
+    subprocess.run([str(Path(sys.executable).parent / "pre-commit"), "install"],
+                   cwd=repo, check=True, capture_output=True)
+    code, checks = _doctor(run_cli, repo, capsys)
+    assert checks["git hooks"]["status"] == "pass", checks["git hooks"]
+    message = checks["git hooks"]["message"]
+    assert "pre-commit runs evalai-push" in message
+    assert "validated by pre-commit (evalai-validate)" in message
+    assert "nothing validates" not in message and "no pre-commit validate hook" not in message
+
+    assert run_cli(["install-hooks", "--chain"], cwd=repo) == 0
+    out = capsys.readouterr().out
+    assert out.count("as it is: pre-commit runs") == 2, out
+    folder = repo / ".git" / "hooks"
+    assert hooks.installed(GitRepo.open(repo))["pre-push"] == hooks.FRAMEWORK
+    assert not (folder / "pre-push.local").exists()
+
+    set_title(repo, "Pushed Once")
+    commit_all(repo, "retitle")
+    sandbox_env.clear_requests()
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.run(["git", "push", "-q", "origin", "challenge"], cwd=repo, env=env,
+                          capture_output=True, text=True, check=False, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert [m for m, _ in changes(sandbox_env)] == ["PATCH"]
+    assert (proc.stdout + proc.stderr).count("sent commit") == 1, proc.stdout + proc.stderr
+
+    # a chain made before (pre-commit's hook moved to pre-push.local under ours): doctor says
+    # the push runs twice and how to undo it
+    os.replace(folder / "pre-push", folder / "pre-push.local")
+    (folder / "pre-push").write_bytes(hooks.render("pre-push", sys.executable))
+    (folder / "pre-push").chmod(0o755)
+    code, checks = _doctor(run_cli, repo, capsys)
+    assert code == 1 and checks["git hooks"]["status"] == "fail"
+    assert "twice" in checks["git hooks"]["message"]
+    assert "--uninstall --hook pre-push" in checks["git hooks"]["fix"]
+    assert run_cli(["install-hooks", "--uninstall", "--hook", "pre-push"], cwd=repo) == 0
+    capsys.readouterr()
+    _code, checks = _doctor(run_cli, repo, capsys)
+    assert checks["git hooks"]["status"] == "pass"
 
 
 def test_token_in_a_tracked_file_fails(

@@ -64,7 +64,12 @@ def run(args: argparse.Namespace) -> int:
     if args.post_commit:
         names = (*names, "post-commit")
     before = hooks.installed(repo)
-    for name in hooks.install(repo, chain=args.chain, hooks=names):
+    done = hooks.install(repo, chain=args.chain, hooks=names)
+    for name in dict.fromkeys(names):
+        if name not in done:
+            ui.out(f"left {folder / name} as it is: pre-commit runs {hooks.FRAMEWORK_ID[name]} "
+                   f"there already ({hooks.PRE_COMMIT_CONFIG})")
+    for name in done:
         local = folder / (name + hooks.LOCAL_SUFFIX)
         if before[name] not in (hooks.MISSING, hooks.OURS):
             ui.out(f"installed {folder / name} (the {before[name]} hook now runs first, as {local.name})")
@@ -72,5 +77,6 @@ def run(args: argparse.Namespace) -> int:
             ui.out(f"updated {folder / name}")
         else:
             ui.out(f"installed {folder / name}")
-    ui.out(f"the hooks run evalai-mirror with {sys.executable}")
+    if done:
+        ui.out(f"the hooks run evalai-mirror with {sys.executable}")
     return 0
