@@ -33,7 +33,7 @@ def tree(case: dict[str, Any], root: Path = DATA / "challenge") -> MappingSource
     """The test challenge with the case's edits applied."""
     base = WorkTreeSource(root)
     files = {path: base.read(path) or b"" for path in base.list_files()}
-    config = files["challenge_config.yaml"].decode()
+    config = case.get("config") or files["challenge_config.yaml"].decode()
     for old, new in case.get("replace") or []:
         if old not in config:
             raise ValueError(f"case {case['id']}: {old!r} is not in challenge_config.yaml")

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from contract.corpus import cases, server_answers, server_lines, tree
-from evalai_mirror.validate import validate_source
+from evalai_mirror.validate import server_error_text, validate_source
 from evalai_mirror.zipbuild import build_challenge_zip
 
 _REAL = {k: os.environ.get(f"EVALAI_CONTRACT_{k}", "") for k in ("HOST_URL", "AUTH_TOKEN", "TEAM_PK")}
@@ -29,18 +29,24 @@ def verdict(status: int) -> str:
 
 
 def check(case_id: str, answer: dict[str, Any]) -> None:
-    problems = validate_source(tree(CASES[case_id]))
+    case = CASES[case_id]
+    problems = validate_source(tree(case))
     ours = "valid" if not problems else "server error" if any(p.crash for p in problems) else "refused"
     messages = "\n".join(p.message for p in problems)
     assert ours == verdict(int(answer["status"])), messages or "no problems"
     for line in server_lines(answer):
         assert line in messages, f"the server said {line!r}; validate said {messages!r}"
+    if ours == "refused":  # all of it, in the server's order, and nothing more
+        assert server_error_text(problems) == answer["error"]
+    for problem in problems:
+        assert problem.path == "challenge_config.yaml"
+        assert not problem.crash or "HTTP 500" in problem.message
+    if "lines" in case:
+        assert [p.line for p in problems] == case["lines"], messages
 
 
 def test_corpus_is_large_and_recorded() -> None:
-    from test_validate_corpus import CASES as CODED
-
-    assert len(CASES) + len(CODED) >= 100 and len(CASES) == len(cases())
+    assert len(CASES) >= 100 and len(CASES) == len(cases()), "the ids must be unique"
     assert set(RECORDED) == set(CASES), "re-record: tests/contract/record.py --corpus"
 
 
