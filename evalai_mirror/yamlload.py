@@ -18,13 +18,38 @@ stands for billions; ``safe_load`` shares them, but anything that walks the data
 from __future__ import annotations
 
 import copy
+import datetime as _dt
 from typing import Any
 
 import yaml
 
 Path = tuple[Any, ...]
 
-_FastLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+def _utc_naive_timestamp(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    """A timestamp as the server's PyYAML (5.1) reads it: one with a zone is turned into UTC and
+    loses its zone (newer PyYAML keeps it, and then it no longer compares with a plain one)."""
+    value: Any = yaml.SafeLoader.construct_yaml_timestamp(loader, node)  # type: ignore[arg-type]
+    if isinstance(value, _dt.datetime):
+        offset = value.utcoffset()
+        if offset is not None:
+            return value.replace(tzinfo=None) - offset
+    return value
+
+
+class _ServerLoader(yaml.SafeLoader):
+    """The pure-Python safe loader, with the server's timestamps."""
+
+
+_ServerLoader.add_constructor("tag:yaml.org,2002:timestamp", _utc_naive_timestamp)
+_FastLoader: Any = _ServerLoader  # a C loader is not a SafeLoader subclass to mypy
+if hasattr(yaml, "CSafeLoader"):
+
+    class _FastServerLoader(yaml.CSafeLoader):
+        """The C safe loader, with the server's timestamps."""
+
+    _FastServerLoader.add_constructor("tag:yaml.org,2002:timestamp", _utc_naive_timestamp)
+    _FastLoader = _FastServerLoader
 
 
 class YamlSyntaxError(Exception):
@@ -203,7 +228,7 @@ _LAST: tuple[str, Loaded] | None = None
 
 
 def _load(text: str) -> Loaded:
-    if _FastLoader is not yaml.SafeLoader:
+    if _FastLoader is not _ServerLoader:
         try:
             return _parse(text, _FastLoader)
         except yaml.YAMLError as exc:
@@ -212,7 +237,7 @@ def _load(text: str) -> Loaded:
                 raise _too_deep(None if mark is None else mark.line + 1) from None
     # The pure-Python loader is the server's: its result and its messages are the ones that count.
     try:
-        return _parse(text, yaml.SafeLoader)
+        return _parse(text, _ServerLoader)
     except RecursionError:
         raise _too_deep(None) from None
     except yaml.YAMLError as exc:

@@ -90,6 +90,8 @@ class Field:
         max_length: int | None = None,
         choices: tuple[Any, ...] = (),
         minimum: int | None = 0,
+        maximum: int = _INT_MAX,
+        child: Field | None = None,
         check: Callable[[Any], str | None] | None = None,
     ) -> None:
         self.kind = kind
@@ -99,6 +101,8 @@ class Field:
         self.max_length = max_length
         self.choices = {str(c): c for c in choices}
         self.minimum = minimum
+        self.maximum = maximum
+        self.child = child
         self.check = check
 
     def errors(self, present: bool, value: Any) -> list[Err] | dict[int, list[Err]]:
@@ -165,8 +169,8 @@ class Field:
             return [("A valid integer is required.", "invalid")]
         if self.minimum is not None and number < self.minimum:
             return [(f"Ensure this value is greater than or equal to {self.minimum}.", "min_value")]
-        if number > _INT_MAX:
-            return [(f"Ensure this value is less than or equal to {_INT_MAX}.", "max_value")]
+        if number > self.maximum:
+            return [(f"Ensure this value is less than or equal to {self.maximum}.", "max_value")]
         return []
 
     def _strlist(self, value: Any) -> list[Err] | dict[int, list[Err]]:
@@ -174,7 +178,7 @@ class Field:
             return [
                 (f'Expected a list of items but got type "{type(value).__name__}".', "not_a_list")
             ]
-        child = Field("char", blank=False, max_length=self.max_length)
+        child = self.child or Field("char", blank=False, max_length=self.max_length)
         found: dict[int, list[Err]] = {}
         for index, item in enumerate(value):
             item_errors = child.errors(True, item)

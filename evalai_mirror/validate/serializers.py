@@ -34,43 +34,64 @@ def _pos() -> Field:
     return Field("int")
 
 
+# In the order of ZipChallengeSerializer's Meta.fields, which is the order of its errors.  Left
+# out: the ones the server sets (creator, evaluation_script, github_*), is_active (read-only) and
+# slug (unique: only the server can tell).
+_INT32_MIN = -2147483648
+_INT64 = 9223372036854775807
 CHALLENGE_FIELDS: dict[str, Field] = {
     "title": Field("char", required=True, blank=False, max_length=100),
     "short_description": Field("char", null=True),
     "description": Field("char", null=True),
     "terms_and_conditions": Field("char", null=True),
     "submission_guidelines": Field("char", null=True),
-    "evaluation_details": Field("char", null=True),
     "start_date": Field("datetime", null=True),
     "end_date": Field("datetime", null=True),
+    "evaluation_details": Field("char", null=True),
     "published": _bool(),
+    "challenge_usage_type": Field("choice", choices=("paid", "internal"), blank=False),
+    "submission_time_limit": _pos(),
     "is_registration_open": _bool(),
     "enable_forum": _bool(),
-    "forum_url": Field("char", null=True, max_length=100, check=_url),
     "anonymous_leaderboard": _bool(),
+    "leaderboard_description": Field("char", null=True),
+    # "image" comes here: see SERIALIZER_ORDER
+    "allowed_email_domains": Field("strlist", max_length=50),
+    "blocked_email_domains": Field("strlist", max_length=50),
+    "banned_email_ids": Field("strlist", null=True, child=Field("char", null=True)),
+    "require_complete_profile": _bool(),
+    "max_team_members": _pos(),
+    "forum_url": Field("char", null=True, max_length=100, check=_url),
     "remote_evaluation": _bool(),
+    "allow_resuming_submissions": _bool(),
+    "allow_host_cancel_submissions": _bool(),
+    "allow_cancel_running_submissions": _bool(),
+    "allow_participants_resubmissions": _bool(),
     "is_docker_based": _bool(),
     "is_static_dataset_code_upload": _bool(),
-    "uses_ec2_worker": _bool(),
-    "cpu_only_jobs": _bool(),
-    "max_team_members": _pos(),
-    "submission_time_limit": _pos(),
-    "ec2_storage": _pos(),
-    "ephemeral_storage": _pos(),
-    "sqs_retention_period": _pos(),
-    "challenge_usage_type": Field("choice", choices=("paid", "internal"), blank=False),
-    # a model field with choices: DRF's ChoiceField answers before the serializer's own check
-    "worker_python_version": Field("choice", choices=("3.7", "3.8", "3.9")),
-    "worker_image_url": Field("char", null=True, check=_image_url),
+    "max_docker_image_size": Field("int", null=True, minimum=-_INT64 - 1, maximum=_INT64),
     "cli_version": Field("char", null=True, max_length=20),
     "vpc_cidr": Field("char", null=True, max_length=200),
     "subnet_1_cidr": Field("char", null=True, max_length=200),
     "subnet_2_cidr": Field("char", null=True, max_length=200),
+    "worker_instance_type": Field("char", null=True, max_length=256),
+    "worker_ami_type": Field("char", null=True, max_length=256),
+    "worker_disk_size": Field("int", null=True, minimum=_INT32_MIN),
+    "max_worker_instance": Field("int", null=True, minimum=_INT32_MIN),
+    "min_worker_instance": Field("int", null=True, minimum=_INT32_MIN),
+    "desired_worker_instance": Field("int", null=True, minimum=_INT32_MIN),
+    "cpu_only_jobs": _bool(),
     "job_cpu_cores": Field("char", null=True, max_length=256),
     "job_memory": Field("char", null=True, max_length=256),
-    "worker_ami_type": Field("char", null=True, max_length=256),
-    "allowed_email_domains": Field("strlist", max_length=50),
-    "blocked_email_domains": Field("strlist", max_length=50),
+    "uses_ec2_worker": _bool(),
+    "ec2_storage": _pos(),
+    "ephemeral_storage": _pos(),
+    "evaluation_module_error": Field("char", null=True),
+    "worker_image_url": Field("char", null=True, check=_image_url),
+    # a model field with choices: DRF's ChoiceField answers before the serializer's own check
+    "worker_python_version": Field("choice", choices=("3.7", "3.8", "3.9")),
+    "sqs_retention_period": _pos(),
+    "use_fifo_sqs": _bool(),
 }
 
 PHASE_FIELDS: dict[str, Field] = {
@@ -116,8 +137,8 @@ PHASE_SPLIT_FIELDS: dict[str, Field] = {
 
 LEADERBOARD_FIELDS: dict[str, Field] = {"schema": Field("json")}
 
-# ZipChallengeSerializer's order puts ``image`` after ``anonymous_leaderboard``.
-_AFTER = list(CHALLENGE_FIELDS).index("anonymous_leaderboard") + 1
+# ZipChallengeSerializer's order puts ``image`` after ``leaderboard_description``.
+_AFTER = list(CHALLENGE_FIELDS).index("leaderboard_description") + 1
 SERIALIZER_ORDER = (*list(CHALLENGE_FIELDS)[:_AFTER], "image", *list(CHALLENGE_FIELDS)[_AFTER:])
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")  # case-sensitive, as EvalAI's endswith()
 NOT_A_FILE = "The submitted data was not a file. Check the encoding type on the form."
