@@ -94,8 +94,10 @@ def _rules() -> list[Rule]:
     Rule("/media/logos/<name>", endpoint="media", methods=["GET"]),
     ]  # fmt: skip
 
-# The Allow header of endpoints whose views are @api_view functions (DRF lists their methods).
+# The Allow header of each endpoint (DRF lists its view's methods, on every answer, 429 included).
 _ALLOW = {
+    "challenge_list": "OPTIONS, POST, GET", "challenge_detail": _DETAIL_ALLOW,
+    "phase_list": "OPTIONS, GET, POST", "phase_detail": _DETAIL_ALLOW,
     "validate_zip": _ZIP_ALLOW, "create_or_update": _ZIP_ALLOW,
     "phase_split_detail": "OPTIONS, PATCH, GET", "leaderboard_detail": "OPTIONS, PATCH, GET",
     "dataset_split_detail": "OPTIONS, PATCH, GET", "tags_and_domain": "OPTIONS, PATCH",
@@ -104,6 +106,7 @@ _ALLOW = {
 }  # fmt: skip
 # Endpoints a request without a token may GET (a token that is sent is still checked).
 _ANONYMOUS_GET = {"phase_splits", "phase_split_detail", "prizes", "sponsors"}
+ANON_RATE_PER_MINUTE = 100  # EvalAI's DEFAULT_THROTTLE_RATES["anon"]; "user" is 60
 _NOT_STAFF = {"error": "Sorry, you are not authorized to access this resource!"}
 
 _CONTROL = Map(
@@ -162,6 +165,7 @@ class SandboxApp:
     ) -> None:
         self.service = service
         self.throttle = throttle
+        self.anon_throttle = Throttle(ANON_RATE_PER_MINUTE)
         self.faults = faults
         self.log = log
         self.page_size = page_size
@@ -266,12 +270,15 @@ class SandboxApp:
             denied = self._authenticate(request, allow or _DETAIL_ALLOW)
             if denied is not None:
                 return denied
-        wait = self.throttle.check(self.service.token)
+        wait = self._throttle_wait(request, endpoint, anonymous)
         if wait is not None:
+            seconds = math.ceil(wait)  # DRF's Throttled: the detail and Retry-After agree
+            unit = "second" if seconds == 1 else "seconds"
+            headers = {"Retry-After": str(seconds), **({"Allow": allow} if allow else {})}
             return json_response(
-                {"detail": f"Request was throttled. Expected available in {math.ceil(wait)} seconds."},
+                {"detail": f"Request was throttled. Expected available in {seconds} {unit}."},
                 429,
-                {"Retry-After": str(int(wait))},
+                headers,
             )
         if allowed is not None:
             return json_response(
@@ -282,6 +289,18 @@ class SandboxApp:
         if allow and "Allow" not in response.headers:
             response.headers["Allow"] = allow
         return response
+
+    def _throttle_wait(self, request: Request, endpoint: str, anonymous: bool) -> float | None:
+        """EvalAI's throttles, checked after authentication as DRF does.  Every view the sandbox
+        serves has UserRateThrottle (the user's one bucket; a request without a token: its
+        address's) except the phase split list, which has AnonRateThrottle only (requests
+        without a token, by address, 100 a minute; with a token: never throttled)."""
+        if self.throttle.rate <= 0:
+            return None
+        address = f"address:{request.remote_addr}"
+        if endpoint == "phase_splits":
+            return self.anon_throttle.check(address) if anonymous else None
+        return self.throttle.check(address if anonymous else self.service.token)
 
     def _authenticate(self, request: Request, allow: str) -> Response | None:
         header = request.headers.get("Authorization")

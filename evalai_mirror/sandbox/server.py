@@ -46,7 +46,7 @@ class SandboxServer:
 
     ``data_dir`` holds the SQLite state (None: a temporary folder removed by :meth:`stop`);
     a restart on the same folder keeps the challenges and the token.  ``throttle_per_minute``
-    is the per-token limit (0: off).
+    is the per-user limit (0: off, and no limit for requests without a token either).
     """
 
     def __init__(
@@ -173,6 +173,7 @@ class SandboxServer:
     def set_throttle(self, per_minute: int) -> None:
         self.throttle.rate = per_minute
         self.throttle.reset()
+        self.app.anon_throttle.reset()
 
     # -- the EvalAI side, as a host in the web UI would change it -------------------------
     def edit_challenge(self, pk: int, **fields: Any) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import os
 import re
 import shlex
 import subprocess
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -258,21 +259,72 @@ def test_scenario(
         assert have == want, f"the real backend differs from the sandbox at step {want[0]!r}"
 
 
-@pytest.mark.parametrize("target", ["sandbox", "real"])
-def test_throttled_answer(target: str, sandbox_backend: Backend) -> None:
-    """The 61st request in a minute: 429, and the client's one line and retry time."""
+def throttling(backend: Backend, settle: Callable[[], None]) -> list[Any]:
+    """What a throttled user meets: how many requests pass in a minute, the 429 (body,
+    Retry-After, Allow), which endpoints share the user's bucket, what requests without a token
+    get meanwhile, and the client's error.  ``settle()`` empties the bucket."""
+    import requests
+
+    from contract.record import fixture_zip
     from evalai_mirror.errors import ThrottledError
 
-    if target == "real":
-        backend = real_backend()
-        if not _THROTTLED:
-            pytest.skip("the real backend's throttling is off (EVALAI_CONTRACT_THROTTLED=1 when it is on)")
-    else:
-        backend = sandbox_backend
-        sandbox_backend.sandbox.set_throttle(60)
+    repository = f"contract-throttle/{uuid.uuid4().hex[:10]}"
     with backend.client() as client:
-        with pytest.raises(ThrottledError) as caught:
-            for _ in range(200):
-                client.list_challenges()
-    assert caught.value.retry_after is not None and 0 < caught.value.retry_after <= 60
-    assert "Request was throttled. Expected available in" in str(caught.value)
+        client.create_or_update(fixture_zip(), repository, "challenge")
+        pk = max(int(c["id"]) for c in client.list_challenges() if c.get("github_repository") == repository)
+    session = requests.Session()
+    session.trust_env = False  # loopback: no proxy, no ~/.netrc
+    token = {"Authorization": f"Bearer {backend.token}"}
+    listing = f"/api/challenges/challenge_host_team/{backend.team_pk}/challenge"
+
+    def get(path: str, headers: dict[str, str] | None) -> requests.Response:
+        return session.get(backend.url + path, headers=headers or {}, timeout=60)
+
+    def answer(response: requests.Response) -> tuple[Any, ...]:
+        if response.status_code != 429:
+            return (response.status_code,)
+        detail = str(response.json().get("detail", ""))
+        seconds = re.findall(r"\d+", detail)
+        assert seconds and 0 < int(seconds[0]) <= 60, detail
+        assert response.headers.get("Retry-After") == seconds[0], "Retry-After and the detail differ"
+        allow = sorted(m.strip() for m in response.headers.get("Allow", "").split(",") if m.strip())
+        return (429, sorted(response.json()), re.sub(r"\d+", "N", detail), allow)
+
+    settle()
+    passed = 0
+    while (response := get(listing, token)).status_code != 429:
+        assert response.status_code == 200 and passed < 200, response.status_code
+        passed += 1
+    trace: list[Any] = [("requests that pass in a minute", passed), ("the next one", answer(response))]
+    for step, path, headers in (
+        ("another endpoint, same user", "/api/challenges/challenge/get_domain_choices/", token),
+        ("phase split list with the token", f"/api/challenges/{pk}/challenge_phase_split", token),
+        ("phase split list without a token", f"/api/challenges/{pk}/challenge_phase_split", None),
+        ("prizes without a token", f"/api/challenges/challenge/{pk}/prizes/", None),
+        ("a wrong token", listing, {"Authorization": "Bearer not.a.token"}),
+    ):
+        trace.append((step, answer(get(path, headers))))
+    with backend.client() as client, pytest.raises(ThrottledError) as caught:
+        client.list_challenges()
+    said = re.findall(r"available in (\d+) second", str(caught.value))
+    assert said and caught.value.retry_after == float(said[0]), str(caught.value)
+    trace.append(("the client", type(caught.value).__name__, re.sub(r"\d+", "N", str(caught.value))))
+    return trace
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["sandbox", "real"])
+def test_throttling(target: str, sandbox_backend: Backend) -> None:
+    """EvalAI's throttling (60 requests a minute per user): the sandbox's trace, and on a real
+    backend that has throttling on (EVALAI_CONTRACT_THROTTLED=1), the same trace."""
+    sandbox_backend.sandbox.set_throttle(0)  # the setup requests do not count
+    expected = throttling(sandbox_backend, lambda: sandbox_backend.sandbox.set_throttle(60))
+    assert expected[0] == ("requests that pass in a minute", 60)
+    if target == "sandbox":
+        return
+    real = real_backend()
+    if not _THROTTLED:
+        pytest.skip("the real backend's throttling is off (EVALAI_CONTRACT_THROTTLED=1 when it is on)")
+    got = throttling(real, lambda: time.sleep(61))  # a real backend keeps the last minute's requests
+    for want, have in zip(expected, got, strict=True):
+        assert have == want, f"the real backend differs from the sandbox at step {want[0]!r}"
