@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from evalai_mirror import ui
+from evalai_mirror import answers, ui
 from evalai_mirror.apierrors import error_for, looks_html, unreachable
 from evalai_mirror.errors import ApiError, BadRequestError, UnreachableError
 from evalai_mirror.settings import Connection
@@ -124,7 +124,8 @@ class EvalAIClient:
 
     def list_challenges(self) -> list[dict[str, Any]]:
         """Every challenge of the host team (all pages)."""
-        return self._paginated(self._team_challenges())
+        path = self._team_challenges()
+        return answers.challenges(self._paginated(path), f"GET {path}")
 
     def find_challenge(self, repository: str) -> dict[str, Any] | None:
         """The team's challenge whose ``github_repository`` is ``repository`` (as EvalAI
@@ -135,28 +136,31 @@ class EvalAIClient:
         return max(found, key=lambda c: int(c.get("id") or 0))
 
     def get_challenge(self, pk: int) -> dict[str, Any]:
-        return self._object("GET", f"{self._team_challenges()}/{int(pk)}")
+        return self._object("GET", f"{self._team_challenges()}/{int(pk)}", answers.challenge)
 
     def patch_challenge(self, pk: int, fields: dict[str, Any]) -> dict[str, Any]:
-        return self._object("PATCH", f"{self._team_challenges()}/{int(pk)}", json_body=fields)
+        path = f"{self._team_challenges()}/{int(pk)}"
+        return self._object("PATCH", path, answers.challenge, json_body=fields)
 
     def list_phases(self, pk: int) -> list[dict[str, Any]]:
-        return self._paginated(f"/api/challenges/challenge/{int(pk)}/challenge_phase")
+        path = f"/api/challenges/challenge/{int(pk)}/challenge_phase"
+        return answers.phases(self._paginated(path), f"GET {path}")
 
     def get_phase(self, pk: int, phase_pk: int) -> dict[str, Any]:
         path = f"/api/challenges/challenge/{int(pk)}/challenge_phase/{int(phase_pk)}"
-        return self._object("GET", path)
+        return self._object("GET", path, answers.phase)
 
     def patch_phase(self, pk: int, phase_pk: int, fields: dict[str, Any]) -> dict[str, Any]:
         path = f"/api/challenges/challenge/{int(pk)}/challenge_phase/{int(phase_pk)}"
-        return self._object("PATCH", path, json_body=fields)
+        return self._object("PATCH", path, answers.phase, json_body=fields)
 
     def phase_splits(self, pk: int) -> list[dict[str, Any]]:
         """The challenge's phase splits as its host sees them (every visibility): pk, phase and
         dataset split pks and names, visibility, the ``show_*`` flags, the leaderboard's schema.
         Not here (EvalAI's list leaves them out): the leaderboard pk, the decimal precision and
         the order, which :meth:`get_phase_split` has."""
-        return self._paginated(f"/api/challenges/{int(pk)}/challenge_phase_split")
+        path = f"/api/challenges/{int(pk)}/challenge_phase_split"
+        return answers.phase_splits(self._paginated(path), f"GET {path}")
 
     # -- phase splits, leaderboards, dataset splits: EvalAI's "create" views ---------------
     @staticmethod
@@ -166,7 +170,8 @@ class EvalAIClient:
     def get_phase_split(self, split_pk: int) -> dict[str, Any]:
         """One split with its leaderboard pk, ``leaderboard_decimal_precision`` and
         ``is_leaderboard_order_descending``."""
-        return self._object("GET", self._create_path("challenge_phase_split", split_pk))
+        path = self._create_path("challenge_phase_split", split_pk)
+        return self._object("GET", path, answers.phase_split)
 
     def phase_split_details(self, split_pks: list[int]) -> dict[int, dict[str, Any]]:
         """:meth:`get_phase_split` of each split, the GETs sent at once; {split pk: split}."""
@@ -176,10 +181,11 @@ class EvalAIClient:
 
     def patch_phase_split(self, split_pk: int, fields: dict[str, Any]) -> dict[str, Any]:
         path = self._create_path("challenge_phase_split", split_pk)
-        return self._object("PATCH", path, json_body=fields)
+        return self._object("PATCH", path, answers.phase_split, json_body=fields)
 
     def get_leaderboard(self, leaderboard_pk: int) -> dict[str, Any]:
-        return self._object("GET", self._create_path("leaderboard", leaderboard_pk))
+        return self._object("GET", self._create_path("leaderboard", leaderboard_pk),
+                            answers.leaderboard)
 
     def patch_leaderboard(self, leaderboard_pk: int, fields: dict[str, Any]) -> dict[str, Any]:
         """``schema`` goes as JSON text (EvalAI's view ``json.loads`` it, and crashes on
@@ -187,14 +193,16 @@ class EvalAIClient:
         body = dict(fields)
         if "schema" in body:
             body["schema"] = _schema_text(body["schema"], leaderboard_pk)
-        return self._object("PATCH", self._create_path("leaderboard", leaderboard_pk), json_body=body)
+        path = self._create_path("leaderboard", leaderboard_pk)
+        return self._object("PATCH", path, answers.leaderboard, json_body=body)
 
     def get_dataset_split(self, dataset_split_pk: int) -> dict[str, Any]:
-        return self._object("GET", self._create_path("dataset_split", dataset_split_pk))
+        return self._object("GET", self._create_path("dataset_split", dataset_split_pk),
+                            answers.dataset_split)
 
     def patch_dataset_split(self, dataset_split_pk: int, fields: dict[str, Any]) -> dict[str, Any]:
         path = self._create_path("dataset_split", dataset_split_pk)
-        return self._object("PATCH", path, json_body=fields)
+        return self._object("PATCH", path, answers.dataset_split, json_body=fields)
 
     # -- tags, domain, prizes, sponsors ----------------------------------------------------
     def patch_tags_and_domain(self, pk: int, tags: list[str], domain: str | None) -> None:
@@ -210,11 +218,13 @@ class EvalAIClient:
 
     def prizes(self, pk: int) -> list[dict[str, Any]]:
         """The challenge's prizes: ``amount`` (text), ``rank``, ``description``."""
-        return self._paginated(f"/api/challenges/challenge/{int(pk)}/prizes/")
+        path = f"/api/challenges/challenge/{int(pk)}/prizes/"
+        return answers.objects(self._paginated(path), f"GET {path}")
 
     def sponsors(self, pk: int) -> list[dict[str, Any]]:
         """The challenge's sponsors: ``name``, ``website``."""
-        return self._paginated(f"/api/challenges/challenge/{int(pk)}/sponsors/")
+        path = f"/api/challenges/challenge/{int(pk)}/sponsors/"
+        return answers.objects(self._paginated(path), f"GET {path}")
 
     def validate_zip(self, zip_bytes: bytes, repository: str) -> str:
         """Have EvalAI check a challenge zip; its success message.  Careful: for an existing
@@ -251,12 +261,18 @@ class EvalAIClient:
         return default
 
     def _object(
-        self, method: str, path: str, *, json_body: dict[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        check: Callable[[dict[str, Any], str], dict[str, Any]],
+        *,
+        json_body: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """The object EvalAI answered, its shape checked by ``check`` (``answers.py``)."""
         _, body = self._request(method, path, json_body=json_body)
         if not isinstance(body, dict):
             raise self._shape_error(method, path, "an object")
-        return body
+        return check(body, f"{method} {path}")
 
     def _paginated(self, path: str) -> list[dict[str, Any]]:
         """Every item of a list endpoint, following ``next`` (a plain list is one page)."""

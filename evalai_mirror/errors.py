@@ -126,6 +126,11 @@ class UnreachableError(ApiError):
     """EvalAI could not be reached, timed out, or answered 5xx / non-JSON."""
 
 
+class ShapeError(ApiError):
+    """EvalAI answered well-formed JSON of another shape (a title that is a list, a phase
+    without a codename): checked once, at the API boundary (``answers.py``)."""
+
+
 class SyncError(MirrorError):
     """A sync step cannot go on as asked."""
 

@@ -279,6 +279,17 @@ def set_title(repo: Path, title: str) -> None:
     )
 
 
+def set_dev_limit(repo: Path, limit: int) -> None:
+    """Set the first phase's (dev) max_submissions_per_day in challenge_config.yaml, saved as
+    many editors save: a new file renamed over the old one (not committed)."""
+    config = repo / "challenge_config.yaml"
+    head, sep, tail = config.read_text().partition("max_submissions_per_day: ")
+    assert sep
+    tmp = config.with_name(config.name + "~save")
+    tmp.write_text(head + sep + str(limit) + tail[tail.index("\n"):])
+    tmp.replace(config)
+
+
 def commit_all(repo: Path, message: str) -> str:
     """Commit everything in ``repo``'s working copy without running hooks; the new HEAD."""
     git(repo, "add", "-A")

@@ -10,19 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPOSITORY, commit_all, git, set_title, state_of
+from conftest import REPOSITORY, commit_all, git, set_dev_limit, set_title, state_of
 
 VENV_BIN = str(Path(sys.executable).parent)
 PHASE_PATCH = r"/challenge_phase/\d+$"
-
-
-def set_dev_limit(repo: Path, limit: int) -> None:
-    """Set the first phase's (dev) max_submissions_per_day in challenge_config.yaml."""
-    config = repo / "challenge_config.yaml"
-    text = config.read_text()
-    head, sep, tail = text.partition("max_submissions_per_day: ")
-    assert sep
-    config.write_text(head + sep + str(limit) + tail[tail.index("\n"):])
 
 
 def run(repo: Path, *argv: str) -> subprocess.CompletedProcess[str]:

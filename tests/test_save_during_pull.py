@@ -11,18 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import git, state_of, sync_once
+from conftest import git, set_dev_limit, state_of, sync_once
 
 from evalai_mirror import fsutil
 
 TEMPLATE = Path(fsutil.__file__).parent / "templates" / "challenge"
-
-
-def set_dev_limit(repo: Path, limit: int) -> None:
-    config = repo / "challenge_config.yaml"
-    head, sep, tail = config.read_text().partition("max_submissions_per_day: ")
-    assert sep
-    editor_save(config, head + sep + str(limit) + tail[tail.index("\n"):])
 
 
 def editor_save(path: Path, text: str) -> None:

@@ -187,6 +187,8 @@ class SandboxApp:
         response = self._faulted(fault) if fault is not None else None
         if response is None:
             response = self._safe_dispatch(request)
+        if fault is not None and fault.kind == "shape" and response.is_json:
+            response = json_response(fault.reshape(response.get_json()), response.status_code)
         out = response.get_data()
         if fault is not None and fault.kind in APPLIED_KINDS:
             return self._lose_answer(fault, request, response, environ, start_response, started)
@@ -232,8 +234,8 @@ class SandboxApp:
             self.on_request(record)
 
     def _faulted(self, fault: Fault) -> Response | None:
-        if fault.kind in APPLIED_KINDS:
-            return None  # carried out; the answer is lost afterwards
+        if fault.kind in APPLIED_KINDS or fault.kind == "shape":
+            return None  # carried out; the answer is lost or reshaped afterwards
         if fault.kind == "delay":
             time.sleep(fault.delay)
             return None
@@ -545,6 +547,8 @@ class SandboxApp:
                     int(data.get("count", 1)),
                     float(data.get("delay", 0.0)),
                     None if data.get("status") is None else int(data["status"]),
+                    dict(data.get("change") or {}),
+                    tuple(str(k) for k in data.get("drop") or ()),
                 )
                 self.faults.add(fault)
                 return json_response(fault.to_json(), 201)

@@ -9,7 +9,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-FAULT_KINDS = ("500", "html", "drop", "delay", "lost", "cut", "late")
+FAULT_KINDS = ("500", "html", "drop", "delay", "lost", "cut", "late", "shape")
 # The kinds that let the request do its work first, then lose the answer: what a client sees
 # when EvalAI applied a PATCH but the answer never arrived.
 APPLIED_KINDS = frozenset({"lost", "cut", "late"})
@@ -44,7 +44,9 @@ class Fault:
     or "delay" (answered normally after ``delay`` seconds).  Three kinds carry the request out
     first and then lose its answer: "lost" (the connection is closed with no answer), "cut"
     (half the body is sent, then the connection is closed) and "late" (the answer is held
-    ``delay`` seconds, past a client's read timeout)."""
+    ``delay`` seconds, past a client's read timeout).  "shape" carries the request out and
+    answers well-formed JSON of the wrong shape: the answer object (each item of a list answer)
+    gets the keys of ``change`` set to their values and the keys in ``drop`` removed."""
 
     method: str | None
     path_regex: str
@@ -52,6 +54,8 @@ class Fault:
     count: int = 1
     delay: float = 0.0
     status: int | None = None
+    change: dict[str, Any] = field(default_factory=dict)
+    drop: tuple[str, ...] = ()
     _pattern: re.Pattern[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -73,7 +77,22 @@ class Fault:
             "count": self.count,
             "delay": self.delay,
             "status": self.status,
+            "change": self.change,
+            "drop": list(self.drop),
         }
+
+    def reshape(self, answer: Any) -> Any:
+        """A "shape" fault's answer: ``change`` and ``drop`` applied to the object (each item
+        of a list, of a page's ``results``)."""
+        if isinstance(answer, dict) and isinstance(answer.get("results"), list):
+            return {**answer, "results": self.reshape(answer["results"])}
+        if isinstance(answer, list):
+            return [self.reshape(item) for item in answer]
+        if not isinstance(answer, dict):
+            return answer
+        out = {k: v for k, v in answer.items() if k not in self.drop}
+        out.update(self.change)
+        return out
 
 
 class FaultPlan:

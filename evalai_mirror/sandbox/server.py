@@ -162,8 +162,10 @@ class SandboxServer:
         delay: float = 0.0,
         *,
         status: int | None = None,
+        change: dict[str, Any] | None = None,
+        drop: tuple[str, ...] = (),
     ) -> Fault:
-        fault = Fault(method, path_regex, kind, count, delay, status)
+        fault = Fault(method, path_regex, kind, count, delay, status, dict(change or {}), drop)
         self.faults.add(fault)
         return fault
 
