@@ -303,3 +303,39 @@ def test_a_shared_html_file_is_one_decision_and_the_pull_writes_everything_else(
     code, data = status_json(run_cli, challenge_repo, capsys)
     states = {f["key"]: f["state"] for f in data["fields"] if f["state"] != "in sync"}
     assert code == 2 and states == {"description": "changed on EvalAI"}
+
+
+def test_values_written_in_another_style_evalai_reads_the_same_are_in_sync(
+    synced: tuple[Path, Any, int], run_cli: RunCli, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An unpadded date, a folded block, a quoted number-like string and the schema as block
+    YAML instead of JSON are what EvalAI already holds: status is in sync, push sends nothing,
+    and a pull of another value keeps them as written."""
+    repo, sandbox, pk = synced
+    config = repo / CONFIG
+    text = config.read_text()
+    for old, new in (
+        ("start_date: 2019-01-01 00:00:00", "start_date: 2019-1-1 00:00:00"),
+        ("short_description: Guess a hidden sequence of random numbers; each submission is scored",
+         "short_description: >\n  Guess a hidden sequence of random numbers;\n"
+         "  each submission is scored"),
+        ("    name: Train Split\n", "    name: 'Train Split'\n"),
+        ('      {\n        "labels": ["Metric1", "Metric2", "Metric3", "Total"],\n'
+         '        "default_order_by": "Total",\n      }\n',
+         "      labels:\n        - Metric1\n        - Metric2\n        - Metric3\n        - Total\n"
+         "      default_order_by: Total\n"),
+    ):
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    config.write_text(text)
+    commit_all(repo, "the same values, written differently")
+
+    code, data = status_json(run_cli, repo, capsys)
+    assert code == 0, [f for f in data["fields"] if f["state"] != "in sync"]
+    assert run_cli(["push"], cwd=repo) == 0
+    capsys.readouterr()
+    assert changes(sandbox) == []
+
+    sandbox.edit_challenge(pk, end_date="2099-06-30T12:00:00Z")
+    assert run_cli(["pull"], cwd=repo) == 0
+    assert diff_lines(repo) == (["end_date: 2099-05-31 23:59:59"], ["end_date: 2099-06-30 12:00:00"])
