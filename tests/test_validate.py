@@ -6,6 +6,7 @@ import io
 import json
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -395,7 +396,8 @@ def test_cli_remote_agrees_with_offline(
     assert run_cli(["validate", "--remote"], cwd=challenge_repo) == 0
     captured = capsys.readouterr()
     assert "The challenge config has been validated successfully" in captured.out
-    assert "stores the uploaded zip" in captured.err
+    # off a terminal it says what it does before doing it
+    assert "overwriting the one it keeps" in captured.err and "uploading it now" in captured.err
     assert sandbox_env.token not in captured.out + captured.err  # type: ignore[attr-defined]
 
     (challenge_repo / "templates" / "description.html").unlink()
@@ -407,6 +409,54 @@ def test_cli_remote_agrees_with_offline(
     assert [p["message"] for p in remote["problems"]] == [
         "\n".join(p["message"] for p in offline["problems"])
     ]
+
+
+def _on_a_terminal(argv: list[str], cwd: Path, answer: str) -> tuple[int, str]:
+    """Run the CLI with a pseudo-terminal as stdin, stdout and stderr, type ``answer``; (exit
+    status, everything it printed)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "evalai_mirror", *argv], cwd=cwd,
+                            stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+    os.close(slave)
+    output = b""
+    answered = False
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the terminal closed: the process has ended
+            break
+        if not chunk:
+            break
+        output += chunk
+        if not answered and b"Upload it?" in output:
+            os.write(master, answer.encode() + b"\n")
+            answered = True
+    os.close(master)
+    return proc.wait(timeout=120), output.decode("utf-8", "replace")
+
+
+@pytest.mark.slow
+def test_remote_asks_first_on_a_terminal(
+    challenge_repo: Path, sandbox_env: object, run_cli: RunCli,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server: Any = sandbox_env
+    server.clear_requests()
+    code, output = _on_a_terminal(["validate", "--remote"], challenge_repo, "n")
+    assert code == 1 and "Nothing was uploaded." in output, output
+    assert "overwriting the one it keeps" in output
+    assert [r for r in server.requests() if r.method == "POST"] == []
+    code, output = _on_a_terminal(["validate", "--remote"], challenge_repo, "y")
+    assert code == 0 and "validated successfully" in output, output
+    assert len([r for r in server.requests() if r.method == "POST"]) == 1
+    # --yes: no question even on a terminal
+    code, output = _on_a_terminal(["validate", "--remote", "--yes"], challenge_repo, "n")
+    assert code == 0 and "Upload it?" not in output, output
 
 
 def test_cascade_hints_say_why_an_id_is_invalid(fixture_copy: Path) -> None:

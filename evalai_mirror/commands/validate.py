@@ -4,7 +4,9 @@ Prints one line per problem, ``challenge_config.yaml:LINE: <EvalAI's message>``,
 exits 0 when EvalAI would accept the configuration and 1 when it would not.  ``--format json``
 prints ``{valid, problems}``; ``--format github`` prints each problem as a GitHub Actions
 annotation (``::error file=...,line=...::message``) for a pull request's files.  ``--remote``
-asks the EvalAI server's validate endpoint instead.  Kept light: no git, HTTP or ruamel imports
+asks the EvalAI server's validate endpoint instead, which also stores the zip as an existing
+challenge's configuration: on a terminal it asks first (``--yes`` does not), elsewhere it says
+so before uploading.  Kept light: no git, HTTP or ruamel imports
 unless ``--remote`` is given.
 """
 
@@ -45,7 +47,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="ask the EvalAI server's validate endpoint instead of checking offline (host, "
         "token and team as for push: EVALAI_HOST_URL, EVALAI_AUTH_TOKEN, EVALAI_TEAM_PK or "
-        "github/host_config.json)",
+        "github/host_config.json). It uploads the whole zip, which EvalAI also stores as an "
+        "existing challenge's configuration: on a terminal it asks first (see --yes)",
+    )
+    parser.add_argument(
+        "--yes",
+        "-y",
+        action="store_true",
+        help="with --remote, upload without asking first (EvalAI stores the uploaded zip as "
+        "an existing challenge's configuration)",
     )
     parser.add_argument(
         "--quiet", "-q", action="store_true", help="print nothing when valid (for hooks); the problems otherwise"
@@ -173,11 +183,21 @@ def _remote(root: Path, args: argparse.Namespace) -> int:
             "the repository identity (owner/name) is unknown",
             hint="set `repository: owner/name` in .evalai-mirror.yml or add a GitHub origin remote",
         )
-    ui.warn(
-        "EvalAI's validate endpoint stores the uploaded zip as the configuration of an existing "
-        f"challenge for {repository}; use the offline check (without --remote) to avoid that."
+    connection = resolved.connection()
+    what = (
+        f"validate --remote uploads this working copy's challenge zip to {connection.host_url}, "
+        f"and if EvalAI has a challenge for {repository} it also stores the zip as that "
+        "challenge's configuration, overwriting the one it keeps (the offline check, without "
+        "--remote, sends nothing)"
     )
-    client = EvalAIClient(resolved.connection())
+    if ui.interactive() and not args.yes:
+        ui.out(what + ".")
+        if ui.ask("Upload it?", {"y": "yes, upload", "n": "no"}, "n") != "y":
+            ui.out("Nothing was uploaded.")
+            return 1
+    else:
+        ui.warn(what + "; uploading it now.")
+    client = EvalAIClient(connection)
     try:
         zip_bytes = build_challenge_zip(WorkTreeSource(root))
         message = client.validate_zip(zip_bytes, repository)
