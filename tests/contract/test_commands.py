@@ -188,6 +188,23 @@ def pull_remote_edit(r: Runner) -> None:
     r.remote("after pull", pk)
 
 
+def pull_split_detail_edit(r: Runner) -> None:
+    """A phase split's decimal precision and order, which EvalAI returns only from the split's
+    own GET: status shows the edit, pull brings it home, the next push sends nothing back."""
+    repo = r.repo()
+    assert r.cli("push", ["push"], repo) == 0
+    pk = r.pk(repo)
+    with r.backend.client() as client:
+        split = min(client.phase_splits(pk), key=lambda s: int(s["id"]))
+        client.patch_phase_split(int(split["id"]), {"leaderboard_decimal_precision": 4,
+                                                    "is_leaderboard_order_descending": False})
+    assert r.cli("status (drift)", ["status"], repo) == 2
+    assert r.cli("pull", ["pull", "--commit"], repo) == 0
+    r.trace.append(("config after pull", (repo / "challenge_config.yaml").read_text()))
+    assert r.cli("status", ["status"], repo) == 0
+    assert r.cli("push (nothing to send)", ["push"], repo) == 0
+
+
 def validate_remote(r: Runner) -> None:
     repo = r.repo()
     r.cli("validate --remote", ["validate", "--remote"], repo)
@@ -225,6 +242,7 @@ SCENARIOS: dict[str, Callable[[Runner], None]] = {
     "create_and_status": create_and_status,
     "patch_each_kind": patch_each_kind,
     "pull_remote_edit": pull_remote_edit,
+    "pull_split_detail_edit": pull_split_detail_edit,
     "validate_remote": validate_remote,
     "wrong_token_and_team": wrong_token_and_team,
     "frozen_dates": frozen_dates,
