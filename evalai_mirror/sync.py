@@ -648,19 +648,33 @@ def status(ctx: Context) -> StatusReport:
         state=state,
         comparison=None,
     )
-    local = read_source(worktree(ctx), ctx.config_path)
+    source = worktree(ctx)
     try:
         pk = find_pk(ctx, state)
-        if pk is None:
-            report.remote_error = f"EvalAI has no challenge for {ctx.repository} yet"
-            report.remote_missing = True
-            return report
-        report.pk = pk
-        report.page_url = ctx.client.challenge_page_url(pk)
-        remote = read_evalai(ctx, pk)
+    except ApiError as exc:
+        read_source(source, ctx.config_path)  # a broken config is said before EvalAI's error
+        report.remote_error = f"could not read EvalAI: {exc}"
+        return report
+    if pk is None:
+        read_source(source, ctx.config_path)
+        report.remote_error = f"EvalAI has no challenge for {ctx.repository} yet"
+        report.remote_missing = True
+        return report
+    report.pk = pk
+    report.page_url = ctx.client.challenge_page_url(pk)
+    from evalai_mirror.api import at_once
+
+    # The working copy is read while EvalAI answers (the GETs change nothing); a broken
+    # config is still the error said first.
+    try:
+        answers: list[Any] = at_once(
+            [lambda: read_source(source, ctx.config_path), lambda: read_evalai(ctx, pk)]
+        )
     except ApiError as exc:
         report.remote_error = f"could not read EvalAI: {exc}"
         return report
+    local: model.LocalChallenge = answers[0]
+    remote: Remote = answers[1]
     report.comparison = compare(state, local, remote, behind=behind(ctx, state, local, None))
     return report
 
