@@ -1,7 +1,7 @@
 """Surgical edits of a YAML file: only the text of the changed scalars changes.
 
-:func:`set_scalars` finds each scalar with ruamel.yaml's composer (exact start and end of every
-node) and splices the new scalar's text into the original, so comments, key order, blank lines,
+:func:`set_scalars` finds each scalar with PyYAML's composer (libyaml's, exact start and end of
+every node) and splices the new scalar's text into the original, so comments, key order, blank lines,
 flow style and quoting elsewhere stay byte-identical.  The document is never dumped again.
 
 The new text keeps the old scalar's style where that is still valid YAML with the same meaning
@@ -189,12 +189,17 @@ def render_scalar(
 
 
 def _compose(text: str, filename: str) -> Any:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    """The document's nodes, each with its exact start and end in ``text``: PyYAML's composer,
+    the C one (libyaml) unless the text starts with a byte order mark (libyaml's positions
+    leave it out, the text we splice into has it).  A plain scalar's style is None with both."""
+    import yaml
 
+    from .yamlload import _FastLoader
+
+    loader = yaml.SafeLoader if text.startswith("\ufeff") else _FastLoader
     try:
-        return YAML(typ="rt").compose(text)
-    except MarkedYAMLError as exc:
+        root = yaml.compose(text, Loader=loader)
+    except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise ConfigError(
             f"is not valid YAML: {exc.problem or exc.context}",
@@ -202,20 +207,34 @@ def _compose(text: str, filename: str) -> Any:
             line=None if mark is None else mark.line + 1,
             hint="fix the syntax there, then run the command again",
         ) from None
-    except YAMLError as exc:
+    except yaml.YAMLError as exc:
         raise ConfigError(
             f"is not valid YAML: {exc}", path=filename, hint="fix the syntax, then try again"
         ) from None
+    stack = [] if root is None else [root]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:  # an alias is the node it names
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            node.style = node.style or None  # libyaml says "" for plain
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(part for pair in node.value for part in pair)
+    return root
 
 
 def _kind(node: Any) -> str:
-    from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+    import yaml
 
-    if isinstance(node, MappingNode):
+    if isinstance(node, yaml.MappingNode):
         return "map"
-    if isinstance(node, SequenceNode):
+    if isinstance(node, yaml.SequenceNode):
         return "seq"
-    if isinstance(node, ScalarNode):
+    if isinstance(node, yaml.ScalarNode):
         return "scalar"
     return "other"
 

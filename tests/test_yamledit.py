@@ -259,3 +259,12 @@ def _line_of(path: tuple[Any, ...]) -> int:
     from evalai_mirror import yamlload
 
     return yamlload.load(FIXTURE_TEXT).lines[path]
+
+
+def test_a_byte_order_mark_and_wide_characters_keep_every_position() -> None:
+    # libyaml leaves a byte order mark out of its positions; non-BMP characters count as one
+    text = "\ufefftitle: Old # kept\ndescription: é😀x\nshort_description:\n"
+    out = set_scalars(text, {("title",): "New", ("short_description",): "Short"})
+    assert out == "\ufefftitle: New # kept\ndescription: é😀x\nshort_description: Short\n"
+    wide = "description: é😀x\r\ntitle: Old\r\n"
+    assert set_scalars(wide, {("title",): "Néw"}) == "description: é😀x\r\ntitle: Néw\r\n"
