@@ -563,6 +563,7 @@ def pull(
     # Outside the lock: a commit or git push runs the hooks, which run push.
     if commit and done_files:
         report.commit = ctx.repo.commit_paths(sorted(done_files), commit_message(writes))
+        _carried(ctx, writes, report.commit)
         if git_push:
             try:
                 ctx.repo.push("origin", ctx.branch)
@@ -574,6 +575,21 @@ def pull(
                 ) from exc
             report.pushed = True
     return report
+
+
+def _carried(ctx: Context, keys: Iterable[str], commit: str) -> None:
+    """Record that ``commit`` carries the values a pull moved the base of ``keys`` to: a
+    clone whose history holds it and still has the older value has changed it back."""
+    with ctx.store.lock():
+        state = ctx.store.load(ctx.branch)
+        if state is None:
+            return
+        for key in keys:
+            move = state.moves.get(key)
+            if move is not None and move.get("commit") is None:
+                state.moves[key] = {**move, "commit": commit}
+        ctx.store.save(ctx.branch, state)
+    ctx.publish_state("pull --commit")
 
 
 # --------------------------------------------------------------------------- status

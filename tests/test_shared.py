@@ -281,3 +281,43 @@ def test_a_token_in_the_remote_url_never_shows_in_the_warning(
     assert run_cli(["status"], cwd=host) == 0
     err = capsys.readouterr().err
     assert "could not fetch the shared sync state" in err and "s3cr3t" not in err
+
+
+def _state_of_title(run_cli: RunCli, repo: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    from conftest import status_json
+
+    capsys.readouterr()
+    _code, data = status_json(run_cli, repo, capsys)
+    return str(next(f for f in data["fields"] if f["key"] == "title")["state"])
+
+
+def test_a_clone_behind_is_not_an_edit_but_a_change_back_after_catching_up_is(
+    pushed_repo: tuple[Path, int],
+    sandbox_env: Any,
+    run_cli: RunCli,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    host, pk = pushed_repo
+    bare = bare_of(host)
+    old_title = sandbox_env.get_challenge(pk)["title"]
+    behind, later = clone(bare, tmp_path / "behind"), tmp_path / "later"
+    sandbox_env.edit_challenge(pk, title="Edited On EvalAI")
+    # the scheduled pull of a CI runner: pull, commit, push the branch (no hooks there)
+    runner = clone(bare, tmp_path / "runner")
+    assert run_cli(["pull", "--commit", "--git-push"], cwd=runner) == 0
+    capsys.readouterr()
+
+    # a clone that has not fetched the runner's commit still holds the old title: not an edit
+    assert _state_of_title(run_cli, behind, capsys) == "changed on EvalAI"
+    sandbox_env.clear_requests()
+    assert run_cli(["push"], cwd=behind) == 0
+    assert changes(sandbox_env) == []  # EvalAI's title is not undone
+
+    # a clone that has the commit and sets the old title back has made an edit: push sends it
+    clone(bare, later)
+    set_title(later, old_title)
+    commit_all(later, "back to the old title")
+    assert _state_of_title(run_cli, later, capsys) == "changed here"
+    assert run_cli(["push"], cwd=later) == 0
+    assert sandbox_env.get_challenge(pk)["title"] == old_title
