@@ -594,13 +594,19 @@ class GitRepo:
         args = ["commit-tree", tree, "-m", message]
         for parent in parents:
             args += ["-p", parent]
-        env = {**os.environ}
-        name = self.config_get("user.name") or "evalai-mirror"  # a CI runner may have none
-        email = self.config_get("user.email") or "evalai-mirror@localhost"
-        for who in ("AUTHOR", "COMMITTER"):
-            env.setdefault(f"GIT_{who}_NAME", name)
-            env.setdefault(f"GIT_{who}_EMAIL", email)
-        return self._git(*args, env=env).strip()
+        status, out, err = self._run(*args)
+        if status != 0 and any(w in err for w in ("who you are", "ident", "email address")):
+            env = {**os.environ}  # a CI runner may have no identity configured
+            for who in ("AUTHOR", "COMMITTER"):
+                env.setdefault(f"GIT_{who}_NAME", "evalai-mirror")
+                env.setdefault(f"GIT_{who}_EMAIL", "evalai-mirror@localhost")
+            return self._git(*args, env=env).strip()
+        if status != 0:
+            raise GitError(
+                f"git commit-tree failed: {_git_message(_Failure(err))}",
+                hint="check the repository with `git fsck`",
+            )
+        return out.strip()
 
     def read_files(self, sha: str) -> dict[str, bytes]:
         """The files at the top of commit ``sha``'s tree, by name."""

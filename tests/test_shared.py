@@ -321,3 +321,19 @@ def test_a_clone_behind_is_not_an_edit_but_a_change_back_after_catching_up_is(
     assert _state_of_title(run_cli, later, capsys) == "changed here"
     assert run_cli(["push"], cwd=later) == 0
     assert sandbox_env.get_challenge(pk)["title"] == old_title
+
+
+def test_a_runner_with_no_git_identity_still_shares_the_base(
+    pushed_repo: tuple[Path, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host, _pk = pushed_repo
+    bare = bare_of(host)
+    runner = clone(bare, tmp_path / "runner")
+    empty = tmp_path / "empty.gitconfig"
+    empty.write_text("[user]\n\tuseConfigOnly = true\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(empty))
+    ctx = context(runner)
+    _move(ctx, "title", "Moved By A Runner")
+    ctx.publish_state("test")
+    assert shared_state(bare)["base"]["title"] == "Moved By A Runner"
+    assert git(bare, "log", "-1", "--format=%an", REF).strip() == "evalai-mirror"
