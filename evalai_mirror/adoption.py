@@ -179,7 +179,8 @@ class Recorded:
 def record(ctx: Context, found: Survey, choices: Mapping[str, Side]) -> Recorded:
     """Record the first base from ``found`` and the host's ``choices`` (one per differing
     field), writing EvalAI's value into the working copy where the host kept EvalAI's.  The
-    caller holds the store's lock and has checked that no base was recorded meanwhile."""
+    caller holds the store's lock, has checked that no base was recorded meanwhile, and
+    publishes the new state (``ctx.publish_state``) so that every clone starts from it."""
     from evalai_mirror.fsutil import atomic_write_bytes
     from evalai_mirror.writeback import plan_local_changes
 

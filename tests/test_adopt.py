@@ -221,3 +221,28 @@ def test_a_repository_evalai_does_not_hold_yet_has_nothing_to_compare(
     out = capsys.readouterr().out
     assert "EvalAI holds no challenge for host-org/random-challenge yet" in out
     assert state_of(challenge_repo) is None
+
+
+def test_the_adopted_base_travels_to_a_runner_clone(
+    starters_repo: tuple[Path, Any, int], run_cli: RunCli, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """adopt shares the base it records (refs/evalai-mirror/challenge on origin): once the
+    adoption is committed and pushed (hooks skipped), the push workflow in a fresh runner clone
+    sends the repository's phase limit and keeps EvalAI's title, with no --force."""
+    from test_workflows import PUSH, Runner, origin_of, secrets_of
+
+    repo, sandbox, pk = starters_repo
+    assert run_cli(ADOPT) == 0
+    origin = origin_of(repo)
+    assert git(origin, "rev-parse", "-q", "--verify", "refs/evalai-mirror/challenge").strip()
+    commit_all(repo, "Adopt: EvalAI's title, evalai-mirror's workflows")
+    git(repo, "push", "-q", "--no-verify", "origin", "challenge")
+    capsys.readouterr()
+
+    last = Runner(tmp_path / "ci", origin, "challenge", secrets_of(sandbox)).run(PUSH)[-1]
+    assert last.returncode == 0, last.stdout + last.stderr
+    assert sandbox.get_challenge(pk)["title"] == EVALAI_TITLE
+    phases = {p["codename"]: p for p in sandbox.get_phases(pk)}
+    assert phases["dev"]["max_submissions_per_day"] == 9
+    assert sandbox.token not in last.stdout + last.stderr

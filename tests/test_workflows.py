@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPOSITORY, RunCli, commit_all, git, set_title
+from conftest import REPOSITORY, RunCli, changes, commit_all, git, set_title
 
 from evalai_mirror import PIP_SPEC, ghactions, scaffold
 
@@ -128,6 +128,7 @@ class Runner:
     makes for a push or pull request, that runs the workflow's ``run:`` steps."""
 
     def __init__(self, tmp: Path, origin: Path, branch: str, secrets: dict[str, str]) -> None:
+        tmp.mkdir(parents=True, exist_ok=True)
         self.dir = tmp / "runner"
         self.branch = branch
         self.secrets = secrets
@@ -271,3 +272,71 @@ def test_the_pull_request_workflow_annotates_each_problem_on_its_file_and_line(
         next(line for line in text.splitlines() if line.startswith("title:"))
     )
     assert title_line in lines and len(lines) == 2
+
+
+# -- the shared base: a runner starts from what every clone agreed on ---------------------------
+
+
+def remote_ref(origin: Path, branch: str = "challenge") -> str:
+    return git(origin, "rev-parse", "-q", "--verify", f"refs/evalai-mirror/{branch}",
+               check=False).strip()
+
+
+def test_a_commit_that_skipped_the_hooks_is_sent_by_the_push_workflow_field_by_field(
+    challenge_repo: Path, sandbox_env: Any, run_cli: RunCli, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Clone A creates the challenge (its base goes to origin); a title edit reaches GitHub
+    with the hooks skipped; the push workflow, in a fresh runner clone with no state of its
+    own, sends the title alone, and moves the shared base for everyone."""
+    sandbox: Any = sandbox_env
+    with_workflows(challenge_repo)
+    assert run_cli(["push"], cwd=challenge_repo) == 0
+    origin = origin_of(challenge_repo)
+    first_base = remote_ref(origin)
+    assert first_base  # the first push shared its base
+    pk = sandbox.challenge_pk(REPOSITORY)
+    set_title(challenge_repo, "Renamed on GitHub's web editor")
+    commit_all(challenge_repo, "New title")
+    git(challenge_repo, "push", "-q", "--no-verify", "origin", "challenge")
+    sandbox.clear_requests()
+
+    runner = Runner(tmp_path, origin, "challenge", secrets_of(sandbox))
+    last = runner.run(PUSH)[-1]
+    assert last.returncode == 0, last.stdout + last.stderr
+    assert sandbox.get_challenge(pk)["title"] == "Renamed on GitHub's web editor"
+    [(method, path)] = changes(sandbox)  # one request: the challenge PATCH of the title
+    assert method == "PATCH" and path.endswith(f"/challenge/{pk}")
+    assert "fields: title" in last.stdout
+    moved = remote_ref(origin)
+    assert moved and moved != first_base  # the base moved, for every clone
+
+    # the same commit pushed again (a re-run of the job) sends nothing
+    sandbox.clear_requests()
+    again = Runner(tmp_path / "again", origin, "challenge", secrets_of(sandbox))
+    last = again.run(PUSH)[-1]
+    assert last.returncode == 0, last.stdout + last.stderr
+    assert changes(sandbox) == []
+
+
+def test_the_scheduled_pull_commits_evalai_s_edit_from_a_runner_clone(
+    challenge_repo: Path, sandbox_env: Any, run_cli: RunCli, tmp_path: Path
+) -> None:
+    sandbox: Any = sandbox_env
+    with_workflows(challenge_repo)
+    assert run_cli(["push"], cwd=challenge_repo) == 0
+    origin = origin_of(challenge_repo)
+    pk = sandbox.challenge_pk(REPOSITORY)
+    sandbox.edit_challenge(pk, short_description="Edited on EvalAI's page")
+    before = remote_ref(origin)
+
+    runner = Runner(tmp_path, origin, "challenge", secrets_of(sandbox))
+    last = runner.run(PULL)[-1]
+    assert last.returncode == 0, last.stdout + last.stderr
+    assert git(origin, "log", "-1", "--format=%s", "challenge").strip() == (
+        "evalai_bot: Update short_description"
+    )
+    assert remote_ref(origin) != before  # the pull shared the base it moved
+    git(challenge_repo, "pull", "-q", "--no-rebase", "origin", "challenge")
+    assert "Edited on EvalAI's page" in (challenge_repo / "challenge_config.yaml").read_text()
+    assert run_cli(["status"], cwd=challenge_repo) == 0  # clone A agrees, with no --prefer

@@ -217,9 +217,9 @@ def _show_survey(found: Survey, repository: str) -> None:
 
 def _base_step(ctx: Context, args: argparse.Namespace, asking: bool) -> bool:
     """Compare and record the first base; whether something is left for the host."""
-    from evalai_mirror import adoption
+    from evalai_mirror import adoption, shared
 
-    state = ctx.store.load(ctx.branch)
+    state = ctx.load_state()  # the shared base fetched first: another clone may have adopted
     found = adoption.survey(ctx, state)
     if found.adopted:
         since = (state.last_pull or state.last_push or "before") if state else "before"
@@ -254,13 +254,15 @@ def _base_step(ctx: Context, args: argparse.Namespace, asking: bool) -> bool:
             ui.out("  nothing was recorded")
             return True
     with ctx.store.lock():
-        if adoption.survey(ctx, ctx.store.load(ctx.branch)).adopted:
+        again = shared.load(ctx.link, refresh=True)
+        if again is not None and again.base:
             raise RefusedError(
-                f"another evalai-mirror recorded a base for {ctx.branch} meanwhile; nothing "
-                "was recorded",
+                f"another clone recorded a base for {ctx.branch} meanwhile; nothing was "
+                "recorded",
                 hint="run `evalai-mirror status` to see where the two sides stand",
             )
         done = adoption.record(ctx, found, chosen)
+        ctx.publish_state("adopt")  # refs/evalai-mirror/<branch>: every clone starts from it
     ui.out(f"base: recorded {done.base_fields} fields as agreed with EvalAI challenge {done.pk}")
     for key in sorted(done.written):
         ui.out(f"  kept EvalAI's {key}")
