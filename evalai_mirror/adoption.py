@@ -8,8 +8,10 @@ differs the host chooses a side:
 
 * ``repo``: EvalAI's value becomes the base, so the field reads "changed here" and the next
   push sends the repository's value;
-* ``evalai``: EvalAI's value is written into the working copy (as ``pull`` writes it) and
-  becomes the base; committing it finishes the job.
+* ``evalai``: EvalAI's value is written into the working copy and becomes the base, recorded
+  as a pull records it (moved from the repository's value, not pushed yet), so that until it
+  is committed, a push of a commit that still holds the old value (from any clone or runner)
+  is refused instead of undoing EvalAI's value.
 
 Either way nothing is sent to EvalAI and nothing is guessed.  EvalAI never returns the
 evaluation script, annotation files or the logo, so they cannot be compared: no structure
@@ -30,7 +32,7 @@ from evalai_mirror import scaffold
 from evalai_mirror.errors import RefusedError, SyncError
 from evalai_mirror.fetch import ALL_READS
 from evalai_mirror.merge import MISSING, FieldResult, same
-from evalai_mirror.state import BranchState, now_iso
+from evalai_mirror.state import BranchState, move_base, now_iso
 from evalai_mirror.sync import (
     Comparison,
     Context,
@@ -204,18 +206,24 @@ def record(ctx: Context, found: Survey, choices: Mapping[str, Side]) -> Recorded
     done.kept_repo = sorted(k for k, side in choices.items() if side == "repo" and k in chosen)
     for path, data in sorted(planned.files.items()):
         atomic_write_bytes(ctx.repo.root / path, data)
-    base = _known(cmp.result.agreed)  # the fields both sides agree on
-    for key in [*done.written, *done.kept_repo]:
-        base[key] = chosen[key].remote  # EvalAI holds it: the base of the next comparison
     state = BranchState(
         challenge_pk=found.pk,
         repository=ctx.repository,
-        base=base,
+        base=_known(cmp.result.agreed),  # the fields both sides agree on
         last_pull=now_iso(),
     )
+    for key in done.kept_repo:  # EvalAI's value is the base: the repository's reads as an edit
+        state.base[key] = chosen[key].remote
+    me = ctx.store.clone_id()
+    for key in done.written:
+        # As a pull records it: the base moves from the value the repository's commits hold
+        # to EvalAI's, written into this working copy only.  Until that is committed, a
+        # commit still holding the old value (pushed from anywhere) is not taken for an edit.
+        state.base[key] = chosen[key].local
+        move_base(state, key, chosen[key].remote, commit=None, by=me)
     ctx.store.save(ctx.branch, state)
-    done.base_fields = len(base)
-    detail = f"first base: {len(base)} fields"
+    done.base_fields = len(state.base)
+    detail = f"first base: {done.base_fields} fields"
     if done.written:
         detail += f"; kept EvalAI's {', '.join(sorted(done.written))}"
     if done.kept_repo:

@@ -229,13 +229,21 @@ def test_the_adopted_base_travels_to_a_runner_clone(
 ) -> None:
     """adopt shares the base it records (refs/evalai-mirror/challenge on origin): once the
     adoption is committed and pushed (hooks skipped), the push workflow in a fresh runner clone
-    sends the repository's phase limit and keeps EvalAI's title, with no --force."""
+    sends the repository's phase limit and keeps EvalAI's title, with no --force; a runner
+    that pushes a commit from before the adoption is refused instead of undoing the title."""
     from test_workflows import PUSH, Runner, origin_of, secrets_of
 
     repo, sandbox, pk = starters_repo
     assert run_cli(ADOPT) == 0
     origin = origin_of(repo)
     assert git(origin, "rev-parse", "-q", "--verify", "refs/evalai-mirror/challenge").strip()
+    # before the adoption is committed, a runner pushing origin's tip (the old title) is
+    # refused: it would undo EvalAI's title, which the host chose to keep
+    workflow = scaffold.render_workflows("challenge")[PUSH]  # not in that commit yet
+    early = Runner(tmp_path / "early", origin, "challenge", secrets_of(sandbox))
+    old = early.run(PUSH, workflow)[-1]
+    assert old.returncode == 1 and "title" in old.stderr
+    assert sandbox.get_challenge(pk)["title"] == EVALAI_TITLE
     commit_all(repo, "Adopt: EvalAI's title, evalai-mirror's workflows")
     git(repo, "push", "-q", "--no-verify", "origin", "challenge")
     capsys.readouterr()

@@ -148,10 +148,10 @@ class Runner:
 
         return _EXPR.sub(one, value)
 
-    def run(self, path: str) -> list[subprocess.CompletedProcess[str]]:
-        """Every ``run:`` step of the workflow at ``path`` (read from the checkout), in order,
-        until one fails."""
-        workflow = load((self.dir / path).read_text(encoding="utf-8"))
+    def run(self, path: str, text: str | None = None) -> list[subprocess.CompletedProcess[str]]:
+        """Every ``run:`` step of the workflow at ``path`` (read from the checkout, or
+        ``text``), in order, until one fails."""
+        workflow = load(text if text is not None else (self.dir / path).read_text("utf-8"))
         done = []
         for step in steps_of(workflow):
             script = step.get("run")
