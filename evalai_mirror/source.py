@@ -88,7 +88,16 @@ class WorkTreeSource:
         norm = normalise(path)
         if norm is None:
             return None
-        full = (self.root / norm).resolve()
+        try:
+            full = (self.root / norm).resolve()
+        except (RuntimeError, OSError):  # RuntimeError: "Symlink loop" before Python 3.13
+            from evalai_mirror.errors import ConfigError
+
+            raise ConfigError(
+                "is a symbolic link that leads back to itself (a loop)",
+                path=norm,
+                hint="replace the link with the file, or point it at a real file",
+            ) from None
         if full != self.root and self.root not in full.parents:
             return None  # a link that leads out of the repository
         return full
@@ -111,8 +120,24 @@ class WorkTreeSource:
         for item in base.rglob("*"):
             rel = item.relative_to(self.root).as_posix()
             if item.is_file() and not rel.startswith(".git/") and rel != ".git":
-                names.append(rel)
+                if self._path(rel) is not None:  # not a link out of the repository
+                    names.append(rel)
         return sorted(names)
+
+    def links_out(self, prefix: str = "") -> dict[str, str]:
+        """The files below ``prefix`` that are symbolic links (or lie in linked folders)
+        leading out of the repository, which every listing and the zip leave out: path ->
+        where they lead."""
+        base = self._path(prefix) if prefix else self.root
+        if base is None or not base.is_dir():
+            return {}
+        found = {}
+        for item in base.rglob("*"):
+            rel = item.relative_to(self.root).as_posix()
+            if rel.startswith(".git/") or not item.is_file() or self._path(rel) is not None:
+                continue
+            found[rel] = str(item.resolve())
+        return dict(sorted(found.items()))
 
     def file_id(self, path: str) -> str | None:
         data = self.read(path)

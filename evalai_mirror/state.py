@@ -13,7 +13,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
@@ -27,6 +27,7 @@ STATE_DIR = "evalai-mirror"
 STATE_FILE = "state.json"
 LOG_FILE = "log.jsonl"
 LOCK_FILE = "state.lock"
+WAIT_NOTICE = 1.0  # seconds of waiting for the lock before saying so
 FORMAT_VERSION = 1
 
 
@@ -206,8 +207,11 @@ class _FileLock:
         self._depth = 0
         self._fd: int | None = None
 
-    def acquire(self, timeout: float) -> None:
-        deadline = time.monotonic() + max(timeout, 0.0)
+    def acquire(self, timeout: float, on_wait: Callable[[], None] | None = None) -> None:
+        """Take the lock within ``timeout`` seconds; ``on_wait`` is called once when another
+        process has held it for a second (so that a person learns why nothing happens)."""
+        start = time.monotonic()
+        deadline = start + max(timeout, 0.0)
         if not self._thread_lock.acquire(timeout=max(timeout, 0.0)):
             raise _LockTimeout(self.path)
         if self._depth:
@@ -216,9 +220,14 @@ class _FileLock:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             while not _try_lock(fd):
-                if time.monotonic() >= deadline:
+                now = time.monotonic()
+                if now >= deadline:
                     raise _LockTimeout(self.path)
+                if on_wait is not None and now - start >= WAIT_NOTICE:
+                    on_wait()
+                    on_wait = None
                 time.sleep(0.05)
+            _write_holder(fd)
         except BaseException:
             os.close(fd)
             self._thread_lock.release()
@@ -262,6 +271,25 @@ else:
 
     def _unlock(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _write_holder(fd: int) -> None:
+    """Put this process's pid in the lock file it holds (for the "waiting for" message; the
+    lock itself is the flock, and the file is never deleted)."""
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    except (OSError, AttributeError):  # pwrite: not on Windows
+        pass
+
+
+def lock_holder(path: Path) -> int | None:
+    """The pid written in a lock file by the process that holds it, when it says."""
+    try:
+        text = path.read_text(encoding="ascii", errors="replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
 
 
 # One lock object per lock file per process, so that nested ``lock()`` calls in one thread
@@ -339,11 +367,21 @@ class StateStore:
             timeout = self.lock_timeout
         self.dir.mkdir(parents=True, exist_ok=True)
         lock = _file_lock(self.lock_path)
+
+        def waiting() -> None:
+            pid = lock_holder(self.lock_path)
+            ui.err(
+                "waiting for another evalai-mirror in this repository"
+                + (f" (pid {pid})" if pid else "")
+            )
+
         try:
-            lock.acquire(timeout=timeout)
+            lock.acquire(timeout=timeout, on_wait=waiting)
         except _LockTimeout:
+            pid = lock_holder(self.lock_path)
             raise StateError(
-                f"another evalai-mirror is running (watch?) and holds {self.lock_path}",
+                f"another evalai-mirror is running (watch?){f' as pid {pid}' if pid else ''} "
+                f"and holds {self.lock_path}",
                 hint="wait for it to finish or stop it; the lock ends with that process",
             ) from None
         try:

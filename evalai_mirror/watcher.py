@@ -109,7 +109,7 @@ class Watcher:
         self._down = False
         self._throttled = False
         self._said: set[str] = set()  # problems said and not over yet
-        self._conflicts: dict[str, str] = {}  # key -> signature of the conflict last said
+        self._conflicts: dict[str, str] = {}  # key -> signature of the EvalAI value last said
         self._kept: frozenset[str] = frozenset()
         self._seen: dict[str, Any] | None = None  # EvalAI's values as last merged
         self._seen_reads: frozenset[Read] = frozenset()  # the GETs they came from
@@ -252,7 +252,8 @@ class Watcher:
                 f"committed {report.commit[:7]}: {sync.commit_message(report.written)}"
                 + (" and pushed it to origin" if report.pushed else "")
             )
-        current = {res.key: _sig((res.local, res.remote)) for res in report.conflicts}
+        # said once per EvalAI value: a new save here of a field in conflict is not news
+        current = {res.key: _sig(res.remote) for res in report.conflicts}
         for res in report.conflicts:
             if self._conflicts.get(res.key) != current[res.key]:
                 from evalai_mirror.commands.pull import show_value

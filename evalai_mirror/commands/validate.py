@@ -126,6 +126,19 @@ def github_lines(problems: list[validate.Problem], root: Path) -> list[str]:
     return lines
 
 
+def _warn_links_out(root: Path, config: str) -> None:
+    """Say which files of the evaluation script are links that lead out of the repository:
+    EvalAI never gets them (the zip leaves them out, as a commit's tree does)."""
+    import posixpath
+
+    script = posixpath.join(posixpath.dirname(config), "evaluation_script")
+    for path, target in WorkTreeSource(root).links_out(script).items():
+        ui.warn(
+            f"{path} is a link to {target}, outside the repository, so it is left out of the "
+            "zip EvalAI gets; copy the file into the repository instead"
+        )
+
+
 def _offline(root: Path, names: list[str], args: argparse.Namespace) -> int:
     if len(names) > 1:
         problems = [
@@ -138,6 +151,7 @@ def _offline(root: Path, names: list[str], args: argparse.Namespace) -> int:
         ]
     else:
         problems = validate.validate_source(WorkTreeSource(root), names[0])
+    _warn_links_out(root, names[0])
     if args.format == "json":
         ui.out(
             json.dumps(
