@@ -337,3 +337,27 @@ def test_a_runner_with_no_git_identity_still_shares_the_base(
     ctx.publish_state("test")
     assert shared_state(bare)["base"]["title"] == "Moved By A Runner"
     assert git(bare, "log", "-1", "--format=%an", REF).strip() == "evalai-mirror"
+
+
+def test_the_push_hook_shares_the_base_with_the_remote_git_pushes_to(
+    pushed_repo: tuple[Path, int],
+    sandbox_env: Any,
+    run_cli: RunCli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    host, pk = pushed_repo
+    mirror = tmp_path / "mirror.git"
+    git(tmp_path, "init", "-q", "--bare", str(mirror))
+    git(host, "remote", "add", "upstream", str(mirror))
+    set_title(host, "Pushed To Upstream")
+    sha = commit_all(host, "retitle")
+    # the pre-commit framework names the remote in PRE_COMMIT_REMOTE_NAME
+    for key, value in {"PRE_COMMIT": "1", "PRE_COMMIT_LOCAL_BRANCH": "refs/heads/challenge",
+                       "PRE_COMMIT_REMOTE_BRANCH": "refs/heads/challenge",
+                       "PRE_COMMIT_TO_REF": sha, "PRE_COMMIT_REMOTE_NAME": "upstream"}.items():
+        monkeypatch.setenv(key, value)
+    assert run_cli(["push", "--hook", "pre-push"], cwd=host) == 0
+    assert sandbox_env.get_challenge(pk)["title"] == "Pushed To Upstream"
+    assert shared_state(mirror)["base"]["title"] == "Pushed To Upstream"
+    assert shared_state(bare_of(host))["base"]["title"] != "Pushed To Upstream"

@@ -270,8 +270,9 @@ def _push_one(args: argparse.Namespace, target: Target, hook: str | None) -> Non
             if hook:
                 return  # quietly: only challenge branches sync
             ctx.require_sync_branch()
-        if hook == PRE_PUSH and args.rev:
-            ctx.use_remote(args.rev[0])  # share the base where git pushes the branch
+        remote = args.rev[0] if args.rev else os.environ.get("PRE_COMMIT_REMOTE_NAME")
+        if hook == PRE_PUSH and remote:
+            ctx.use_remote(remote)  # share the base where git pushes the branch
         commit = None if args.worktree else ctx.repo.resolve(target.rev)
         before = ctx.store.load(ctx.branch)
         if before is not None and before.pending and not args.dry_run:
