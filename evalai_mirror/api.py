@@ -17,7 +17,7 @@ import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from evalai_mirror import answers, ui
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 CONNECT_TIMEOUT = 5.0
+# The slowest upload (bytes a second) a zip's read timeout still waits for.
+SLOWEST_UPLOAD = 512 * 1024
 _HEADERS = {"Accept": "application/json"}
 MAX_PAGES = 1000
 
@@ -226,33 +228,70 @@ class EvalAIClient:
         path = f"/api/challenges/challenge/{int(pk)}/sponsors/"
         return answers.objects(self._paginated(path), f"GET {path}")
 
-    def validate_zip(self, zip_bytes: bytes, repository: str) -> str:
-        """Have EvalAI check a challenge zip; its success message.  Careful: for an existing
-        challenge EvalAI also stores the zip as that challenge's configuration."""
-        _, body = self._request(
-            "POST",
-            self._zip_endpoint("validate_challenge_config"),
-            files=self._zip_files(zip_bytes),
-            data={"GITHUB_REPOSITORY": repository},
+    def validate_zip(self, zip_file: bytes | IO[bytes], repository: str) -> str:
+        """Have EvalAI check a challenge zip (bytes, or a file read from where it stands);
+        its success message.  Careful: for an existing challenge EvalAI also stores the zip as
+        that challenge's configuration."""
+        _, body = self._upload(
+            "validate_challenge_config", {"GITHUB_REPOSITORY": repository}, zip_file
         )
         return self._success(body, "The challenge config has been validated successfully")
 
-    def create_or_update(self, zip_bytes: bytes, repository: str, branch: str) -> tuple[bool, str]:
+    def create_or_update(
+        self, zip_file: bytes | IO[bytes], repository: str, branch: str
+    ) -> tuple[bool, str]:
         """Create the repository's challenge, or update it; (created?, EvalAI's message)."""
-        status, body = self._request(
-            "POST",
-            self._zip_endpoint("create_or_update_github_challenge"),
-            files=self._zip_files(zip_bytes),
-            data={"GITHUB_REPOSITORY": repository, "BRANCH_NAME": branch},
+        status, body = self._upload(
+            "create_or_update_github_challenge",
+            {"GITHUB_REPOSITORY": repository, "BRANCH_NAME": branch},
+            zip_file,
         )
         return status == 201, self._success(body, "The challenge has been updated")
 
     # -- plumbing --------------------------------------------------------------------------
 
-    @staticmethod
-    def _zip_files(zip_bytes: bytes) -> dict[str, tuple[str, bytes, str]]:
+    def upload_timeout(self, size: int) -> float:
+        """The read timeout of a zip upload of ``size`` bytes: the usual one, plus the time
+        the zip takes at :data:`SLOWEST_UPLOAD` bytes a second (EvalAI also unpacks and stores
+        it before it answers)."""
+        return self.timeout[1] + size / SLOWEST_UPLOAD
+
+    def _upload(
+        self, endpoint: str, fields: dict[str, str], zip_file: bytes | IO[bytes]
+    ) -> tuple[int, Any]:
+        """POST ``fields`` and the zip as EvalAI's multipart form.  The zip is streamed from
+        its file a block at a time (never read whole into memory), with progress on a
+        terminal, and the read timeout grows with its size."""
+        import io
+
+        from requests_toolbelt import MultipartEncoder, MultipartEncoderMonitor
+
+        from evalai_mirror import progress
+
+        stream = io.BytesIO(zip_file) if isinstance(zip_file, bytes) else zip_file
         # EvalAI crashes (HTML 500) on a multipart POST without this field: always send it.
-        return {"zip_configuration": ("challenge_config.zip", zip_bytes, "application/zip")}
+        encoder = MultipartEncoder(
+            fields=[
+                *fields.items(),
+                ("zip_configuration", ("challenge_config.zip", stream, "application/zip")),
+            ]
+        )
+        with progress.meter("uploading the challenge zip to EvalAI", encoder.len) as advance:
+            done = 0
+
+            def moved(monitor: Any) -> None:
+                nonlocal done
+                advance(monitor.bytes_read - done)
+                done = monitor.bytes_read
+
+            body = MultipartEncoderMonitor(encoder, moved)
+            return self._request(
+                "POST",
+                self._zip_endpoint(endpoint),
+                body=body,
+                headers={"Content-Type": body.content_type},
+                read_timeout=self.upload_timeout(encoder.len),
+            )
 
     @staticmethod
     def _success(body: Any, default: str) -> str:
@@ -318,21 +357,24 @@ class EvalAIClient:
         path: str,
         *,
         json_body: dict[str, Any] | None = None,
-        files: dict[str, tuple[str, bytes, str]] | None = None,
-        data: dict[str, str] | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        read_timeout: float | None = None,
     ) -> tuple[int, Any]:
-        """(status, parsed JSON) of a 2xx answer; every other outcome raises."""
-        if self._direct is not None and files is None and data is None:
+        """(status, parsed JSON) of a 2xx answer; every other outcome raises.  ``body`` is
+        sent as it is (a file-like one is streamed), with ``headers``."""
+        if self._direct is not None and body is None:
             return self._request_direct(method, path, json_body)
         import requests
 
         from evalai_mirror.http import send
 
+        timeout = self.timeout if read_timeout is None else (CONNECT_TIMEOUT, read_timeout)
         request = requests.Request(
-            method, self.host_url + path, json=json_body, files=files, data=data
+            method, self.host_url + path, json=json_body, data=body, headers=headers
         )
         prepared = self._session.prepare_request(request)
-        sent = len(prepared.body) if prepared.body is not None else 0
+        sent = int(prepared.headers.get("Content-Length") or 0)
 
         def count_sent() -> None:
             self.stats.count(requests=1, sent=sent)
@@ -344,14 +386,16 @@ class EvalAIClient:
             response = send(
                 self._session,
                 prepared,
-                timeout=self.timeout,
+                timeout=timeout,
                 retries=self.retries,
                 backoff=self.backoff,
                 on_attempt=count_sent,
                 on_response=count_received,
             )
         except requests.exceptions.RequestException as exc:
-            raise self._unreachable(method, path, exc) from exc
+            raise unreachable(
+                method, path, exc, host_url=self.host_url, timeout=timeout
+            ) from exc
         return response.status_code, self._parse(method, path, response)
 
     def _request_direct(

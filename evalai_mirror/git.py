@@ -182,18 +182,21 @@ class CommitSource:
         self.sha = sha
         self.label = label
         self._files: dict[str, tuple[int, str]] | None = None  # path -> (mode, blob id)
+        self._sizes: dict[str, int] = {}  # blob id -> size, from the same ls-tree
         self._blobs = _Blobs(repo.root)
         self._read: dict[str, bytes] = {}
 
     def _entries(self) -> dict[str, tuple[int, str]]:
         if self._files is None:
-            out = self._repo._git("ls-tree", "-r", "-z", "--full-tree", self.sha)
+            out = self._repo._git("ls-tree", "-r", "-z", "-l", "--full-tree", self.sha)
             files: dict[str, tuple[int, str]] = {}
             for entry in out.split("\0"):
                 meta, _, path = entry.partition("\t")
-                parts = meta.split()
-                if len(parts) == 3 and parts[1] == "blob":
+                parts = meta.split()  # mode, type, id, size
+                if len(parts) == 4 and parts[1] == "blob":
                     files[path] = (int(parts[0], 8), parts[2])
+                    if parts[3].isdigit():
+                        self._sizes[parts[2]] = int(parts[3])
             self._files = files
         return self._files
 
@@ -229,6 +232,10 @@ class CommitSource:
 
     def is_file(self, path: str) -> bool:
         return self._blob(path) is not None
+
+    def size(self, path: str) -> int | None:
+        blob_id = self._blob(path)
+        return None if blob_id is None else self._sizes.get(blob_id)
 
     def file_id(self, path: str) -> str | None:
         return self._blob(path)

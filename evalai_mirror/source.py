@@ -32,6 +32,14 @@ class FileSource(Protocol):
         a file.  A commit's tree knows it without reading the file."""
 
 
+def size_of(source: FileSource, path: str) -> int | None:
+    """The file's size in bytes if ``source`` knows it without reading the file (the working
+    copy, a commit's tree, files in memory), else None: for progress, never for decisions."""
+    size = getattr(source, "size", None)
+    found = size(path) if callable(size) else None
+    return found if isinstance(found, int) else None
+
+
 def blob_id(data: bytes) -> str:
     """The id git gives a blob with this content."""
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
@@ -67,6 +75,10 @@ class MappingSource:
 
     def is_file(self, path: str) -> bool:
         return self.read(path) is not None
+
+    def size(self, path: str) -> int | None:
+        data = self.read(path)
+        return None if data is None else len(data)
 
     def list_files(self, prefix: str = "") -> list[str]:
         return _under(prefix, self.files)
@@ -111,6 +123,13 @@ class WorkTreeSource:
     def is_file(self, path: str) -> bool:
         full = self._path(path)
         return full is not None and full.is_file()
+
+    def size(self, path: str) -> int | None:
+        full = self._path(path)
+        try:
+            return full.stat().st_size if full is not None and full.is_file() else None
+        except OSError:
+            return None
 
     def list_files(self, prefix: str = "") -> list[str]:
         base = self._path(prefix) if prefix else self.root

@@ -231,11 +231,10 @@ def _push(
             )
 
             def send_zip() -> Any:
-                from evalai_mirror.zipbuild import build_challenge_zip
+                from evalai_mirror.zipbuild import challenge_zip_file
 
-                return ctx.client.create_or_update(
-                    build_challenge_zip(source), ctx.repository, ctx.branch
-                )
+                with challenge_zip_file(source) as zip_file:
+                    return ctx.client.create_or_update(zip_file, ctx.repository, ctx.branch)
 
             plan.append(
                 (f"POST create_or_update_github_challenge ({ctx.repository}, zip: sets every "
@@ -434,7 +433,7 @@ def _first_push(
     dry_run: bool,
     command: str,
 ) -> PushReport:
-    from evalai_mirror.zipbuild import build_challenge_zip
+    from evalai_mirror.zipbuild import challenge_zip_file
 
     report = PushReport(
         action="created",
@@ -447,7 +446,8 @@ def _first_push(
     )
     if dry_run:
         return report
-    ctx.client.create_or_update(build_challenge_zip(source), ctx.repository, ctx.branch)
+    with challenge_zip_file(source) as zip_file:
+        ctx.client.create_or_update(zip_file, ctx.repository, ctx.branch)
     found = ctx.client.find_challenge(ctx.repository)
     if found is None:
         raise SyncError(

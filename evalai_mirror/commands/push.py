@@ -85,6 +85,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--dry-run", action="store_true", help="print what would be sent and send nothing"
     )
     parser.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="print only warnings and errors (no report, no progress of a long zip upload)",
+    )
+    parser.add_argument(
         "--strict",
         action="store_true",
         help="in a hook, fail (stop the git push) when EvalAI cannot be reached or no "
@@ -299,7 +305,9 @@ def _push_one(args: argparse.Namespace, target: Target, hook: str | None) -> Non
             if hook and (isinstance(exc, AuthError) or missing):
                 raise _Soft(exc, pending=False) from exc
             raise
-        if hook:
+        if args.quiet:
+            pass
+        elif hook:
             _show_in_hook(ctx, report)
         else:
             _show(ctx, report, worktree=args.worktree)
@@ -347,6 +355,10 @@ def _what_was_sent(error: MirrorError) -> str:
 
 def run(args: argparse.Namespace) -> int:
     hook: str | None = args.hook
+    if args.quiet:
+        from evalai_mirror import progress
+
+        progress.silence()
     status = 0
     for target in _targets(args):
         try:

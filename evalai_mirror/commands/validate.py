@@ -181,7 +181,7 @@ def _offline(root: Path, names: list[str], args: argparse.Namespace) -> int:
 def _remote(root: Path, args: argparse.Namespace) -> int:
     from evalai_mirror import settings as settings_mod
     from evalai_mirror.api import EvalAIClient
-    from evalai_mirror.zipbuild import build_challenge_zip
+    from evalai_mirror.zipbuild import challenge_zip_file
 
     resolved = settings_mod.resolve(args, cwd=root)
     repository = resolved.repo.repository
@@ -213,8 +213,8 @@ def _remote(root: Path, args: argparse.Namespace) -> int:
         ui.warn(what + "; uploading it now.")
     client = EvalAIClient(connection)
     try:
-        zip_bytes = build_challenge_zip(WorkTreeSource(root))
-        message = client.validate_zip(zip_bytes, repository)
+        with challenge_zip_file(WorkTreeSource(root)) as zip_file:
+            message = client.validate_zip(zip_file, repository)
     finally:
         client.close()
     if args.format == "json":
@@ -231,6 +231,10 @@ def run(args: argparse.Namespace) -> int:
                 f"--json and --format {args.format} ask for two formats", hint="drop one"
             )
         args.format = "json"
+    if args.quiet:
+        from evalai_mirror import progress
+
+        progress.silence()
     root, names = find_config(args.path)
     if args.remote:
         try:
