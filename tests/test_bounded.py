@@ -102,6 +102,8 @@ def test_every_command_refuses_a_hostile_config_under_a_memory_cap(
         assert "challenge_config.yaml" in output, (command, output)
         if command != "validate":
             assert len(proc.stderr.strip().splitlines()) == 1, (command, output)
+        else:
+            assert "hint: write the values out without aliases and nest them less deeply" in output
 
 
 @pytest.mark.slow

@@ -65,12 +65,14 @@ def check_config_text(
     try:
         loaded = yamlload.load(decoded)
     except yamlload.YamlSyntaxError as exc:
+        limit = isinstance(exc, yamlload.YamlLimitError)
         return [
             Problem(
                 exc.server_message,
                 config_path,
                 exc.line,
-                hint="fix the YAML syntax at that line",
+                hint="write the values out without aliases and nest them less deeply"
+                if limit else "fix the YAML syntax at that line",
             )
         ]
     except ValueError as exc:  # e.g. a timestamp with month 13: the server crashes too
