@@ -452,6 +452,15 @@ def _plan_pull(
     return report, planned.files
 
 
+def remove_stale_temps(ctx: Context, local: model.LocalChallenge) -> None:
+    """Remove the temporary files a pull or resolve killed mid-write left next to the files
+    they write (call it under the state lock: no other write of ours is under way)."""
+    from evalai_mirror import fsutil
+
+    for path in {ctx.config_path} | {where.path for where in local.locations.values()}:
+        fsutil.remove_stale_temps(ctx.repo.root / path)
+
+
 def write_unless_saved(root: Path, files: Mapping[str, bytes], read: ReadOnce) -> set[str]:
     """Replace each file with its new content while it still holds what ``read`` read; the
     files someone saved since (left as they are)."""
@@ -481,10 +490,7 @@ def pull(
     source = worktree(ctx)
     first = read_source(source, ctx.config_path)  # a broken config stops us before EvalAI
     with ctx.store.lock():
-        from evalai_mirror.fsutil import remove_stale_temps
-
-        for path in {ctx.config_path} | {where.path for where in first.locations.values()}:
-            remove_stale_temps(ctx.repo.root / path)  # left by a pull that was killed
+        remove_stale_temps(ctx, first)
         state = ctx.load_state()
         pk = require_pk(
             ctx,
@@ -708,9 +714,10 @@ def resolve(ctx: Context, keys: Iterable[str] | None, take: Prefer) -> ResolveRe
     """Settle conflicts (or named differing fields): ``remote`` writes EvalAI's value here;
     ``local`` records EvalAI's value as seen so the next push sends the local one."""
     source = worktree(ctx)
-    read_source(source, ctx.config_path)  # a config that does not parse stops us before EvalAI
+    first = read_source(source, ctx.config_path)  # a broken config stops us before EvalAI
     report = ResolveReport()
     with ctx.store.lock():
+        remove_stale_temps(ctx, first)
         state = ctx.load_state()
         pk = require_pk(
             ctx, state, why="; there is nothing to resolve", hint="run `evalai-mirror push` first"
