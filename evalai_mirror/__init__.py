@@ -8,3 +8,4 @@ __version__ = "0.1.0"
 PROJECT_URL = "https://github.com/evalai-mirror/evalai-mirror"
 # What pip installs evalai-mirror from until it is published on PyPI: its git repository.
 PIP_SPEC = f"evalai-mirror @ git+{PROJECT_URL}"
+UPGRADE_HINT = f'upgrade evalai-mirror: pip install -U "{PIP_SPEC}"'

@@ -176,6 +176,20 @@ def _who(by: list[str], hook: str) -> str:
     )
 
 
+def _gone_pythons(repo: GitRepo) -> dict[str, str]:
+    """Our plain hooks whose recorded Python no longer runs: {hook: that Python}."""
+    import os
+
+    from evalai_mirror import hooks
+
+    found: dict[str, str] = {}
+    for hook, kind in hooks.installed(repo).items():
+        python = hooks.installed_python(repo.hooks_dir() / hook) if kind == hooks.OURS else None
+        if python and not os.access(python, os.X_OK):
+            found[hook] = python
+    return found
+
+
 def check_hooks(repo: GitRepo | None) -> Check:
     from evalai_mirror import hooks
 
@@ -194,6 +208,16 @@ def check_hooks(repo: GitRepo | None) -> Check:
                 f"run `evalai-mirror install-hooks --uninstall --hook {hook}` (pre-commit's "
                 "hook goes back in place and does it once)",
             )
+    gone = _gone_pythons(repo)
+    if gone and by["pre-push"]:
+        return Check(
+            name,
+            "warn",
+            f"the plain {', '.join(gone)} hook(s) run evalai-mirror with "
+            f"{gone[next(iter(gone))]}, which is gone; they look for evalai-mirror on PATH "
+            "instead, which a GUI git client may not have",
+            "rerun `evalai-mirror install-hooks` with the evalai-mirror you use now",
+        )
     if by["pre-push"]:
         validates = (
             f"; each commit is validated by {_who(by['pre-commit'], 'pre-commit')}"

@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
-from evalai_mirror import ui
+from evalai_mirror import UPGRADE_HINT, ui
 from evalai_mirror.errors import GitError, StateError
 from evalai_mirror.state import (
     LOCAL_ONLY,
@@ -132,7 +132,7 @@ def read(repo: GitRepo, sha: str) -> Snapshot:
             raise StateError(
                 f"the shared sync state {where} was written by a newer evalai-mirror "
                 f"(format {version})",
-                hint="upgrade evalai-mirror (pip install -U evalai-mirror)",
+                hint=UPGRADE_HINT,
             )
         raw = {k: v for k, v in data.items() if k != "version" and k not in LOCAL_ONLY}
         state = BranchState.from_json(raw, where=where)

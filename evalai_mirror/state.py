@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from evalai_mirror import fsutil, ui
+from evalai_mirror import UPGRADE_HINT, fsutil, ui
 from evalai_mirror.errors import StateError
 
 STATE_DIR = "evalai-mirror"
@@ -416,7 +416,7 @@ class StateStore:
         if not isinstance(version, int) or version > FORMAT_VERSION:
             raise StateError(
                 f"{self.state_path} was written by a newer evalai-mirror (format {version})",
-                hint="upgrade evalai-mirror (pip install -U evalai-mirror)",
+                hint=UPGRADE_HINT,
             )
         result: dict[str, BranchState] = {}
         for name, raw in data.get("branches", {}).items():

@@ -313,6 +313,25 @@ def test_pre_commit_framework_hooks_are_recognised_and_chaining_never_pushes_twi
     assert checks["git hooks"]["status"] == "pass"
 
 
+def test_plain_hooks_whose_python_is_gone_are_a_warning(
+    pushed_repo: tuple[Path, int], run_cli: RunCli, capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    from evalai_mirror import hooks
+    from evalai_mirror.git import GitRepo
+
+    repo, _pk = pushed_repo
+    gone = str(tmp_path / "old-venv" / "bin" / "python")
+    hooks.install(GitRepo.open(repo), python=gone)
+    _code, checks = _doctor(run_cli, repo, capsys)
+    assert checks["git hooks"]["status"] == "warn", checks["git hooks"]
+    assert gone in checks["git hooks"]["message"]
+    assert "install-hooks" in checks["git hooks"]["fix"]
+    hooks.install(GitRepo.open(repo))
+    _code, checks = _doctor(run_cli, repo, capsys)
+    assert checks["git hooks"]["status"] == "pass"
+
+
 def test_token_in_a_tracked_file_fails(
     pushed_repo: tuple[Path, int],
     sandbox_env: Any,
