@@ -39,6 +39,19 @@ def size_text(count: float) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _size() -> tuple[int, int]:
+    """The terminal's (columns, lines), 80 x 24 where it says 0 (a pseudo-terminal nobody
+    sized): tqdm draws nothing on a terminal of 0 lines or columns."""
+    import os
+
+    try:
+        size = os.get_terminal_size(sys.stderr.fileno())
+        columns, lines = size.columns, size.lines
+    except (AttributeError, ValueError, OSError):
+        columns = lines = 0
+    return columns or 80, lines or 24
+
+
 def _on_terminal() -> bool:
     try:
         return sys.stderr.isatty()
@@ -57,6 +70,7 @@ def meter(what: str, total: int) -> Iterator[Advance]:
     if _on_terminal():
         from tqdm import tqdm
 
+        columns, lines = _size()
         with tqdm(
             total=total,
             desc=what,
@@ -65,7 +79,8 @@ def meter(what: str, total: int) -> Iterator[Advance]:
             unit_divisor=1024,
             delay=DELAY,
             file=sys.stderr,
-            dynamic_ncols=True,
+            ncols=columns,
+            nrows=lines,
             leave=True,
         ) as bar:
 

@@ -92,12 +92,14 @@ def test_the_upload_streams_the_file_and_waits_longer_for_a_larger_zip(
     assert found is not None
 
 
+@pytest.mark.parametrize("width", [100, 0])  # 0: a pseudo-terminal nobody sized
 def test_a_terminal_shows_a_progress_bar(
-    fixture_copy: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch
+    fixture_copy: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch, width: int
 ) -> None:
     _large_annotation(fixture_copy, 2, seed=3)
     master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 100 columns
+    if width:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, width, 0, 0))
     terminal = os.fdopen(slave, "w", encoding="utf-8", buffering=1)
     monkeypatch.setattr(sys, "stderr", terminal)
     monkeypatch.setattr(progress, "DELAY", 0.0)
