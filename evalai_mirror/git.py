@@ -250,6 +250,43 @@ class CommitSource:
 
 # folder -> (work tree, this worktree's git folder, the common git folder)
 _OPENED: dict[Path, tuple[Path, Path, Path]] = {}
+# Set, these change where git looks for a repository: git itself is asked then.
+_DISCOVERY_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_CEILING_DIRECTORIES",
+                  "GIT_DISCOVERY_ACROSS_FILESYSTEM")
+
+
+def _discover(folder: Path) -> tuple[Path, Path, Path] | None:
+    """(work tree, git folder, common git folder) of the repository holding ``folder``, found
+    as git finds it in the plain cases: a ``.git`` folder, or a ``.git`` file naming a
+    worktree's folder, in ``folder`` or a parent, owned by this user.  None for anything else
+    (a variable above set, a bare or ``core.worktree`` repository, another owner's folder,
+    no repository): git is asked then, and says what is wrong."""
+    if any(os.environ.get(name) for name in _DISCOVERY_ENV) or not hasattr(os, "getuid"):
+        return None
+    for root in (folder, *folder.parents):
+        dot = root / ".git"
+        try:
+            if dot.is_dir():
+                git_dir = dot
+            elif dot.is_file():
+                text = dot.read_text(encoding="utf-8").strip()
+                if not text.startswith("gitdir:"):
+                    return None
+                git_dir = (root / text[len("gitdir:") :].strip()).resolve()
+            else:
+                continue
+            if root.stat().st_uid != os.getuid() or not (git_dir / "HEAD").is_file():
+                return None
+            common = git_dir
+            if (git_dir / "commondir").is_file():
+                common = (git_dir / (git_dir / "commondir").read_text().strip()).resolve()
+            config = (common / "config").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+        if "worktree" in config or "bare = true" in config.replace("\t", " "):
+            return None
+        return root, git_dir, common
+    return None
 
 
 class GitRepo:
@@ -273,6 +310,10 @@ class GitRepo:
         folder = (start if start.is_dir() else start.parent).resolve()
         found = _OPENED.get(folder)
         if found is not None and (found[0] / ".git").exists():
+            return cls(*found)
+        found = _discover(folder)
+        if found is not None:
+            _OPENED[folder] = found
             return cls(*found)
         status, out, err = _exec(
             ["rev-parse", "--absolute-git-dir", "--git-common-dir", "--show-toplevel"], folder

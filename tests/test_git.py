@@ -214,3 +214,22 @@ def test_hooks_dir_and_config(challenge_repo: Path) -> None:
     git(challenge_repo, "config", "--add", "evalai.multi", "one")
     git(challenge_repo, "config", "--add", "evalai.multi", "two")
     assert repo.config_get("evalai.multi") == "two"
+
+
+def test_open_finds_the_repository_as_git_does(challenge_repo: Path, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    other = tmp_path / "linked"
+    git(challenge_repo, "worktree", "add", "-q", "-b", "side", str(other))
+    for folder in (challenge_repo / "templates", other, challenge_repo / "annotations"):
+        found = GitRepo.open(folder)
+        top, here, common = git(folder, "rev-parse", "--show-toplevel", "--absolute-git-dir",
+                                "--git-common-dir").splitlines()
+        assert found.root == Path(top).resolve()
+        assert found.worktree_git_dir == Path(here).resolve()
+        assert found.git_dir == (folder / common).resolve()
+    assert GitRepo.open(other).current_branch() == "side"
+    from evalai_mirror.git import _discover
+
+    assert _discover(challenge_repo.resolve()) is not None
+    monkeypatch.setenv("GIT_DIR", str(challenge_repo / ".git"))  # git itself is asked then
+    assert _discover(challenge_repo.resolve()) is None
