@@ -243,6 +243,26 @@ def check_hooks(repo: GitRepo | None) -> Check:
     )
 
 
+def check_starters_workflow(root: Path | None) -> Check:
+    """EvalAI-Starters' upload workflow uploads the whole challenge on each push to GitHub,
+    over edits made on EvalAI: it must not run beside evalai-mirror."""
+    name = "no Starters upload workflow"
+    if root is None:
+        return _skip(name, "not inside a git repository")
+    from evalai_mirror.adoption import STARTERS_SCRIPT, starters_workflows
+
+    found = starters_workflows(root)
+    if found:
+        return _fail(
+            name,
+            f"{', '.join(found)} runs EvalAI-Starters' {STARTERS_SCRIPT}, which uploads the "
+            "whole challenge on each push to GitHub, over edits made on EvalAI",
+            "run `evalai-mirror adopt --replace-workflow` (it writes evalai-mirror's "
+            "workflows instead), or delete it, then commit",
+        )
+    return _pass(name, "no workflow uploads the whole challenge behind evalai-mirror's back")
+
+
 def tracked_token_files(settings: Settings, repo: GitRepo | None) -> list[str]:
     """Files inside the repository that hold a real token and that git tracks (repository-relative,
     POSIX): github/host_config.json with a token, or the token file in use."""
@@ -438,6 +458,7 @@ def run_checks(args: Any = None, *, now: datetime | None = None) -> list[Check]:
     else:
         checks.extend(_online_checks(settings, repo))
     checks.append(check_hooks(repo))
+    checks.append(check_starters_workflow(settings.repo_root))
     checks.append(check_token_tracked(settings, repo))
     return checks
 
@@ -465,6 +486,7 @@ def _unreadable_settings(exc: MirrorError) -> list[Check]:
         _skip("token expiry", why),
         *(_skip(name, why) for name in ONLINE_CHECKS),
         check_hooks(_open_repo(root)),
+        check_starters_workflow(root),
         _skip("token not committed", why),
     ]
 

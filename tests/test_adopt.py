@@ -254,3 +254,20 @@ def test_the_adopted_base_travels_to_a_runner_clone(
     phases = {p["codename"]: p for p in sandbox.get_phases(pk)}
     assert phases["dev"]["max_submissions_per_day"] == 9
     assert sandbox.token not in last.stdout + last.stderr
+
+
+def test_doctor_fails_while_the_starters_workflow_is_there(
+    starters_repo: tuple[Path, Any, int], run_cli: RunCli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def check() -> dict[str, Any]:
+        run_cli(["doctor", "--json"])
+        found = json.loads(capsys.readouterr().out)["checks"]
+        [one] = [c for c in found if c["name"] == "no Starters upload workflow"]
+        return dict(one)
+
+    before = check()
+    assert before["status"] == "fail" and STARTERS_PATH in before["message"]
+    assert "evalai-mirror adopt --replace-workflow" in before["fix"]
+    assert run_cli(ADOPT) == 0
+    capsys.readouterr()
+    assert check()["status"] == "pass"

@@ -61,7 +61,8 @@ def test_all_checks_pass(
     assert set(_statuses(checks).values()) == {"pass"}
     assert list(checks) == [
         "challenge config", "secure host URL", "settings", "token expiry", "host reachable",
-        "token valid", "host team", "challenge", "git hooks", "token not committed",
+        "token valid", "host team", "challenge", "git hooks", "no Starters upload workflow",
+        "token not committed",
     ]
     assert f"challenge {pk}" in checks["challenge"]["message"]
     assert "branch challenge" in checks["challenge"]["message"]
@@ -388,7 +389,8 @@ def test_an_unreadable_settings_file_is_a_failed_check_not_the_end_of_doctor(
     assert "settings could not be read" in checks["host reachable"]["message"]
     assert list(checks) == [
         "challenge config", "secure host URL", "settings", "token expiry", "host reachable",
-        "token valid", "host team", "challenge", "git hooks", "token not committed",
+        "token valid", "host team", "challenge", "git hooks", "no Starters upload workflow",
+        "token not committed",
     ]  # fmt: skip
 
     (challenge_repo / ".evalai-mirror.yml").write_text("branches: [\n")
