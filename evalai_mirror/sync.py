@@ -239,6 +239,8 @@ class Comparison:
     result: MergeResult
     structure_changes: list[str]
     base: dict[str, Any] | None  # the recorded base, with our own in-flight values EvalAI holds
+    # fields whose repository side predates a move of the base it never saw (see behind())
+    behind: list[str] = field(default_factory=list)
 
     def remote_ahead(self) -> list[FieldResult]:
         return [r for r in self.result.fields.values() if r.state in REMOTE_AHEAD]
@@ -271,6 +273,7 @@ def compare(
     here = compared_fields(local, remote)
     keys = set(here) | set(remote.snapshot)
     merged_base = None
+    stale: dict[str, Any] = {}
     if base is not None:
         base = model.fill_base(base, local, remote.snapshot, keys)
         # the base of the fields EvalAI's answers did not return stays as it is (kept in
@@ -278,11 +281,13 @@ def compare(
         merged_base = {
             k: v for k, v in base.items() if k in keys or remote.covers(k)
         }
-        merged_base.update({k: v for k, v in (behind or {}).items() if k in merged_base})
+        stale = {k: v for k, v in (behind or {}).items() if k in merged_base}
+        merged_base.update(stale)
     result = merge(
         merged_base, here, remote.snapshot, text_keys=model.text_keys(keys), prefer=prefer
     )
-    return Comparison(state, local, remote, result, structure_changes(state, local), base)
+    return Comparison(state, local, remote, result, structure_changes(state, local), base,
+                      sorted(stale))
 
 
 def behind(

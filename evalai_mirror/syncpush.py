@@ -56,6 +56,8 @@ class PushReport:
     forced_over: list[str] = field(default_factory=list)  # EvalAI-side edits --force overwrote
     page_url: str = ""
     sent: list[str] = field(default_factory=list)  # the requests EvalAI acknowledged
+    # fields left alone: the commit has their value from before another clone's sync of them
+    behind: list[str] = field(default_factory=list)
 
 
 def _refusal(cmp: Comparison, ahead: list[FieldResult] | None = None, *,
@@ -214,6 +216,7 @@ def _push(
             dry_run=dry_run,
             forced_over=[r.key for r in ahead],
             page_url=ctx.client.challenge_page_url(pk),
+            behind=[k for k in cmp.behind if k not in writes],
         )
         # One entry per request that changes EvalAI: (what the report says, the fields it
         # sets, the call).  Built whole before anything is sent, for the write-ahead record.

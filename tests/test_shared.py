@@ -288,7 +288,9 @@ def _state_of_title(run_cli: RunCli, repo: Path, capsys: pytest.CaptureFixture[s
 
     capsys.readouterr()
     _code, data = status_json(run_cli, repo, capsys)
-    return str(next(f for f in data["fields"] if f["key"] == "title")["state"])
+    state = str(next(f for f in data["fields"] if f["key"] == "title")["state"])
+    assert ("title" in data["behind"]) == (state == "changed on EvalAI")
+    return state
 
 
 def test_a_clone_behind_is_not_an_edit_but_a_change_back_after_catching_up_is(
@@ -311,8 +313,10 @@ def test_a_clone_behind_is_not_an_edit_but_a_change_back_after_catching_up_is(
     # a clone that has not fetched the runner's commit still holds the old title: not an edit
     assert _state_of_title(run_cli, behind, capsys) == "changed on EvalAI"
     sandbox_env.clear_requests()
+    capsys.readouterr()
     assert run_cli(["push"], cwd=behind) == 0
     assert changes(sandbox_env) == []  # EvalAI's title is not undone
+    assert "left alone: title" in capsys.readouterr().out
 
     # a clone that has the commit and sets the old title back has made an edit: push sends it
     clone(bare, later)

@@ -220,9 +220,16 @@ def _show_in_hook(ctx: Context, report: PushReport) -> None:
         how = "PATCH" if report.action == "patched" else f"zip ({report.reason})"
         ui.out(f"{ctx.branch} -> EvalAI challenge {report.pk}: {sent} {what} by {how}: "
                f"{_listed(report.fields) or 'the challenge'} ({figures})")
+    if report.behind:
+        ui.warn(_left_alone(report))
     if report.forced_over:
         verb = "would overwrite" if report.dry_run else "overwrote"
         ui.warn(f"--force {verb} EvalAI-side edits of {', '.join(report.forced_over)}")
+
+
+def _left_alone(report: PushReport) -> str:
+    return (f"left alone: {', '.join(report.behind)} (this commit has the value from before "
+            "another clone's push or pull; EvalAI's stays: `git pull` brings it)")
 
 
 def _show(ctx: Context, report: PushReport, *, worktree: bool) -> None:
@@ -243,6 +250,8 @@ def _show(ctx: Context, report: PushReport, *, worktree: bool) -> None:
             ui.out(f"  {prefix}: {line}")
         if report.action != "created" and report.fields:
             ui.out(f"  fields: {', '.join(report.fields)}")
+    if report.behind:
+        ui.out(f"  {_left_alone(report)}")
     if report.forced_over:
         verb = "would overwrite" if report.dry_run else "overwrote"
         ui.warn(f"--force {verb} EvalAI-side edits of {', '.join(report.forced_over)}")

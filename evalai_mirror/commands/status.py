@@ -192,6 +192,7 @@ def report_json(report: sync.StatusReport, uncommitted: set[str], exit_code: int
             for part, what, changed in report.one_way
         ],
         "not_compared": report.not_compared,
+        "behind": report.comparison.behind if report.comparison else [],
         "exit_code": exit_code,
     }
 
@@ -331,6 +332,10 @@ def _summary(report: sync.StatusReport, uncommitted: set[str]) -> None:
         ui.out(f"  {UNCOMMITTED_MARK} edited in the working copy but not committed yet")
     if any(s in counts for s in (FieldState.REMOTE, FieldState.MERGED)):
         ui.out("  changed on EvalAI / merged: `evalai-mirror pull` writes them here")
+    behind = report.comparison.behind if report.comparison else []
+    if behind:
+        ui.out(f"  {', '.join(behind)}: this copy still has the value from before another "
+               "clone's push or pull (`git pull` brings its commit, when it was pushed)")
     if FieldState.CONFLICT in counts:
         ui.out("  conflict: see both sides with `evalai-mirror diff FIELD`, then settle it")
         ui.out("            with `evalai-mirror resolve FIELD --take local|remote`")
