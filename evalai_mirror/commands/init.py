@@ -107,9 +107,9 @@ def run(args: argparse.Namespace) -> int:
         "set your EvalAI credentials (never in github/host_config.json, which is committed): "
         "export EVALAI_HOST_URL=https://eval.ai EVALAI_TEAM_PK=<host team id> "
         "EVALAI_AUTH_TOKEN=<token from your EvalAI profile>",
-        "install the hooks: pre-commit install   (its hooks run the evalai-mirror on PATH; "
-        "or, without pre-commit: evalai-mirror install-hooks, whose hooks remember this "
-        "Python)",
+        "install the hooks: pre-commit install   (pip install pre-commit first if you have "
+        "not; its hooks run the evalai-mirror on PATH) or, without pre-commit: "
+        "evalai-mirror install-hooks (its hooks remember this Python)",
         "add your GitHub repository and push the first time: git remote add origin <url> && "
         f"git push -u origin {options.branch}",
         "check the whole setup: evalai-mirror doctor",
