@@ -36,8 +36,6 @@ def _git_message(exc: Exception) -> str:
     lines = []
     for raw in str(stderr).splitlines():
         line = raw.strip()
-        if line.startswith("stderr:"):  # GitPython's GitCommandError wraps it in quotes
-            line = line[len("stderr:") :].strip().strip("'").strip()
         for prefix in ("fatal:", "error:"):
             if line.startswith(prefix):
                 line = line[len(prefix) :].strip()

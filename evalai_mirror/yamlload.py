@@ -74,7 +74,8 @@ class YamlLimitError(YamlSyntaxError):
 def _too_deep(line: int | None) -> YamlLimitError:
     return YamlLimitError(
         f"nested more than {MAX_DEPTH} levels deep, more than evalai-mirror reads "
-        "(EvalAI's YAML reader crashes with a server error past about 450)",
+        "(EvalAI's YAML reader crashes with a server error past about 450); "
+        "nest the values less deeply",
         line,
         None,
     )

@@ -6,7 +6,7 @@ prints ``{valid, problems}``; ``--format github`` prints each problem as a GitHu
 annotation (``::error file=...,line=...::message``) for a pull request's files.  ``--remote``
 asks the EvalAI server's validate endpoint instead, which also stores the zip as an existing
 challenge's configuration: on a terminal it asks first (``--yes`` does not), elsewhere it says
-so before uploading.  Kept light: no git, HTTP or ruamel imports
+so before uploading.  Kept light: no git or HTTP imports
 unless ``--remote`` is given.
 """
 
@@ -169,7 +169,12 @@ def _offline(root: Path, names: list[str], args: argparse.Namespace) -> int:
     if problems:
         count = len(problems)
         noun = "problem" if count == 1 else "problems"
-        ui.out(f"{config}: {count} {noun}; EvalAI would refuse this configuration.")
+        verdict = (
+            "evalai-mirror will not read this configuration (a limit of its own)"
+            if all(p.ours for p in problems)
+            else "EvalAI would refuse this configuration"
+        )
+        ui.out(f"{config}: {count} {noun}; {verdict}.")
     elif not args.quiet:
         ui.out(f"{config}: valid (checked offline against EvalAI's rules).")
         ui.out(ui.colour("note: what only the server can check:", "dim"))

@@ -28,6 +28,8 @@ class Problem(NamedTuple):
     line: int | None
     crash: bool = False
     hint: str | None = None
+    ours: bool = False
+    """A limit of evalai-mirror's own (a YAML bomb, deep nesting), not EvalAI's verdict."""
 
 
 class Crash(Exception):

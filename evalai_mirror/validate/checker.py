@@ -71,8 +71,8 @@ def check_config_text(
                 exc.server_message,
                 config_path,
                 exc.line,
-                hint="write the values out without aliases and nest them less deeply"
-                if limit else "fix the YAML syntax at that line",
+                hint=None if limit else "fix the YAML syntax at that line",
+                ours=limit,
             )
         ]
     except ValueError as exc:  # e.g. a timestamp with month 13: the server crashes too
