@@ -19,12 +19,19 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"}
 
 
+def _as_a_foreground_job() -> None:
+    """Ctrl-C as a terminal delivers it: a test run started as a background job (``cmd &``)
+    passes SIGINT on ignored, and the sandbox would then rightly ignore it too."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow
 def test_sandbox_serves_until_ctrl_c_and_keeps_state(tmp_path: Path) -> None:
     data = tmp_path / "state"
     proc = subprocess.Popen(
         [*CLI, "sandbox", "--port", "0", "--data", str(data), "--throttle", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+        preexec_fn=_as_a_foreground_job,
     )  # fmt: skip
     try:
         assert proc.stdout is not None
