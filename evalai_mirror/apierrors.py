@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
 
 from evalai_mirror.errors import (
     ApiError,
@@ -103,6 +104,17 @@ def error_for(
             status=status,
             body=body,
             hint=f"try again {when}",
+        )
+    location = response.headers.get("location") if 300 <= status < 400 else None
+    if location:  # e.g. http:// where EvalAI serves https://: requests are not re-sent
+        moved = urlsplit(urljoin(host_url + "/", location))
+        origin = f"{moved.scheme}://{moved.netloc}"
+        return ApiError(
+            f"EvalAI at {host_url} redirects {where} to {origin}",
+            status=status,
+            body=body,
+            hint=f"set the host URL to {origin}: EVALAI_HOST_URL, --host-url or "
+            "evalai_host_url in github/host_config.json",
         )
     return ApiError(
         f"EvalAI answered {status} to {where}" + (f": {detail}" if detail else ""),

@@ -17,6 +17,7 @@ from conftest import API_SAMPLES
 
 from evalai_mirror.api import EvalAIClient
 from evalai_mirror.errors import (
+    ApiError,
     AuthError,
     BadRequestError,
     ForbiddenError,
@@ -363,6 +364,17 @@ def _replay_client(replay: Replay, team: int = 1) -> EvalAIClient:
     client = EvalAIClient(Connection(replay.url, TOKEN, team), retries=2)
     client.backoff = 0.01
     return client
+
+
+def test_a_redirect_names_the_host_url_to_use(replay: Replay) -> None:
+    # http://eval.ai answers 301 to https://eval.ai: a request is not sent on with the token
+    replay.route("GET", TEAM_LIST, 301, b"", Location="https://evalai.example.org" + TEAM_LIST)
+    with _replay_client(replay) as client, pytest.raises(ApiError) as info:
+        client.list_challenges()
+    message = str(info.value)
+    assert f"EvalAI at {replay.url} redirects GET {TEAM_LIST}" in message
+    assert "set the host URL to https://evalai.example.org: EVALAI_HOST_URL" in message
+    assert len(replay.seen) == 1 and TOKEN not in message
 
 
 def test_headers_sent(replay: Replay) -> None:
