@@ -1,7 +1,7 @@
 """The hook's own cost: a one-field `evalai-mirror push`, `evalai-mirror status` and a `watch`
 poll, each side by side with its floor, measured in the same run.
 
-    /work/venv/bin/python benchmarks/bench_hook.py [--rounds N] [--delay S] [--backend-env FILE]
+    python benchmarks/bench_hook.py [--rounds N] [--delay S] [--backend-env FILE]
 
 The floor of a command run as a process is what no client can avoid: Python's own start
 (``python -c pass``, the same interpreter and environment) plus the time EvalAI takes to answer
@@ -285,8 +285,8 @@ def main() -> int:
     parser.add_argument("--delay", type=float, default=0.125,
                         help="seconds the sandbox holds each answer (default 0.125)")
     parser.add_argument("--backend-env", metavar="FILE",
-                        help="a real EvalAI's EVALAI_HOST_URL/_AUTH_TOKEN/_TEAM_PK, as "
-                        "/work/backend.env holds them (EVALAI_CONTRACT_* win)")
+                        help="a file with a real EvalAI's EVALAI_HOST_URL=..., "
+                        "EVALAI_AUTH_TOKEN=... and EVALAI_TEAM_PK=... (EVALAI_CONTRACT_* win)")
     parser.add_argument("--no-real", action="store_true", help="the sandbox only")
     parser.add_argument("--no-bytecode-cache", dest="bytecode_cache", action="store_false",
                         help="run the commands in this environment as it is")

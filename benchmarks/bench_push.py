@@ -10,7 +10,7 @@ create_or_update_github_challenge), each building the zip afresh.  Prints the me
 sent, requests and wall time, and the ratios against the targets (<= 1/100 of the bytes, <= 1/5
 of the time, <= 3 requests).
 
-    /work/venv/bin/python benchmarks/bench_push.py [--rounds N] [--annotation-kb KB]
+    python benchmarks/bench_push.py [--rounds N] [--annotation-kb KB]
 
 The sandbox answers on loopback with no link latency or bandwidth and imports a zip in a few
 milliseconds, so for the fixture's tiny challenge (a 4.6 KB zip) the zip path takes ~30 ms and

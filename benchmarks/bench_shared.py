@@ -2,7 +2,7 @@
 cache (``shared.load``), and committing and pushing a moved base (``shared.publish``), each side
 by side with the plain git command it wraps, measured in the same run on a local bare remote.
 
-    /work/venv/bin/python benchmarks/bench_shared.py [--rounds N] [--fields N]
+    python benchmarks/bench_shared.py [--rounds N] [--fields N]
 
 Floors: ``git fetch`` of the same ref when nothing changed (what any fetch costs), and ``git
 push`` of a one-file commit to a ref of its own.  Medians over the rounds; prints ours, the

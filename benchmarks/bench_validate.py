@@ -3,7 +3,7 @@
 Targets: the EvalAI-Starters fixture at most 4x the time of `python -c pass`; a generated config
 with 200 phases at most 10x.  Prints the median of N runs of each, and the ratios.
 
-    /work/venv/bin/python benchmarks/bench_validate.py [--runs N]
+    python benchmarks/bench_validate.py [--runs N]
 
 Byte-code caches are written once before timing (an installed package has them; a checkout run
 with PYTHONDONTWRITEBYTECODE=1 would otherwise compile every module on every start).

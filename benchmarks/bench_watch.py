@@ -1,7 +1,7 @@
 """How quickly `evalai-mirror watch`, on its DEFAULT settings, mirrors an edit made on EvalAI,
 how many requests it sends, and how much CPU it burns while idle.
 
-    /work/venv/bin/python benchmarks/bench_watch.py [--edits N] [--idle SECONDS]
+    python benchmarks/bench_watch.py [--edits N] [--idle SECONDS]
 
 A sandbox (EvalAI's 60-a-minute throttle on) serves a challenge created from the
 EvalAI-Starters fixture; `evalai-mirror watch` runs as a subprocess in a clone of it.  The
