@@ -279,15 +279,20 @@ def set_title(repo: Path, title: str) -> None:
     )
 
 
+def editor_save(path: Path, text: str) -> None:
+    """Save as many editors do: a new file renamed over the old one."""
+    tmp = path.with_name(path.name + "~save")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
 def set_dev_limit(repo: Path, limit: int) -> None:
     """Set the first phase's (dev) max_submissions_per_day in challenge_config.yaml, saved as
-    many editors save: a new file renamed over the old one (not committed)."""
+    many editors save (not committed)."""
     config = repo / "challenge_config.yaml"
     head, sep, tail = config.read_text().partition("max_submissions_per_day: ")
     assert sep
-    tmp = config.with_name(config.name + "~save")
-    tmp.write_text(head + sep + str(limit) + tail[tail.index("\n"):])
-    tmp.replace(config)
+    editor_save(config, head + sep + str(limit) + tail[tail.index("\n"):])
 
 
 def commit_all(repo: Path, message: str) -> str:

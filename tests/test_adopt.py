@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import RunCli, changes, commit_all, git, state_of
+from conftest import RunCli, changes, commit_all, git, set_dev_limit, state_of
 
 from evalai_mirror import scaffold, ui
 
@@ -76,10 +76,7 @@ def starters_repo(
                     "evalai_host_url": sandbox.url}, indent=2),
         encoding="utf-8",
     )
-    config = repo / "challenge_config.yaml"
-    text = config.read_text(encoding="utf-8")
-    config.write_text(text.replace("max_submissions_per_day: 5", "max_submissions_per_day: 9", 1),
-                      encoding="utf-8")
+    set_dev_limit(repo, 9)
     commit_all(repo, "Starters setup")
     git(repo, "push", "-q", "origin", "challenge")
     sandbox.edit_challenge(pk, title=EVALAI_TITLE)

@@ -345,7 +345,7 @@ def test_the_default_config_validates_and_pushes_with_real_pre_commit(
     dest = tmp_path / "new-challenge"
     assert run_cli(["init", str(dest)]) == 0
     bare = tmp_path / "remotes" / "me" / "new-challenge.git"
-    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    git(tmp_path, "init", "-q", "--bare", str(bare))
     git(dest, "remote", "add", "origin", str(bare))
     (dest / ".evalai-mirror.yml").write_text("repository: me/new-challenge\n")
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}

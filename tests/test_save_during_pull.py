@@ -11,18 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import git, set_dev_limit, state_of, sync_once
+from conftest import editor_save, git, set_dev_limit, state_of, sync_once
 
 from evalai_mirror import fsutil
 
 TEMPLATE = Path(fsutil.__file__).parent / "templates" / "challenge"
-
-
-def editor_save(path: Path, text: str) -> None:
-    """Save as many editors do: a new file renamed over the old one."""
-    tmp = path.with_name(path.name + "~save")
-    tmp.write_text(text)
-    tmp.replace(path)
 
 
 def hold_the_writer(monkeypatch: pytest.MonkeyPatch, save: Any) -> threading.Thread:
