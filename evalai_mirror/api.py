@@ -391,6 +391,7 @@ class EvalAIClient:
                 backoff=self.backoff,
                 on_attempt=count_sent,
                 on_response=count_received,
+                allow_redirects=False,  # as DirectSession: the token is not sent on
             )
         except requests.exceptions.RequestException as exc:
             raise unreachable(

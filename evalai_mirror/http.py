@@ -101,15 +101,19 @@ def send(
     backoff: float,
     on_attempt: Callable[[], None] | None = None,
     on_response: Callable[[requests.Response], None] | None = None,
+    allow_redirects: bool = True,
 ) -> requests.Response:
     """Send ``prepared`` through ``session`` and read the whole answer, as :func:`retrying`
-    says.  Raises the last ``requests.RequestException``."""
+    says (a redirect is followed only when ``allow_redirects``).  Raises the last
+    ``requests.RequestException``."""
     import requests
 
     settings = session.merge_environment_settings(prepared.url, {}, None, None, None)
 
     def attempt() -> requests.Response:
-        response = session.send(prepared, timeout=timeout, **settings)
+        response = session.send(
+            prepared, timeout=timeout, allow_redirects=allow_redirects, **settings
+        )
         _ = response.content  # read the body here, so a dropped one is retried
         return response
 

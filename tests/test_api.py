@@ -377,6 +377,16 @@ def test_a_redirect_names_the_host_url_to_use(replay: Replay) -> None:
     assert len(replay.seen) == 1 and TOKEN not in message
 
 
+def test_an_upload_that_is_redirected_is_not_sent_on(replay: Replay) -> None:
+    # the zip goes through requests, which would follow the redirect with the token
+    path = "/api/challenges/challenge/challenge_host_team/1/validate_challenge_config/"
+    replay.route("POST", path, 301, b"", Location=replay.url + "/elsewhere/")
+    with _replay_client(replay) as client, pytest.raises(ApiError) as info:
+        client.validate_zip(b"PK\x05\x06" + bytes(18), "host-org/random-challenge")
+    assert f"redirects POST {path} to {replay.url}" in str(info.value)
+    assert [(method, seen) for method, seen, _, _ in replay.seen] == [("POST", path)]
+
+
 def test_headers_sent(replay: Replay) -> None:
     replay.sample("GET", TEAM_LIST + "/1", 200, "challenge_detail_get.json")
     with _replay_client(replay) as client:
