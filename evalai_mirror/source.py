@@ -139,21 +139,27 @@ class WorkTreeSource:
         for item in base.rglob("*"):
             rel = item.relative_to(self.root).as_posix()
             if item.is_file() and not rel.startswith(".git/") and rel != ".git":
-                if self._path(rel) is not None:  # not a link out of the repository
+                if self._inside(item, rel):
                     names.append(rel)
         return sorted(names)
 
+    def _inside(self, item: Path, rel: str) -> bool:
+        """Whether ``item`` (found by ``rglob`` under a resolved folder) stays inside the
+        repository: ``rglob`` never enters a linked folder, so only a link itself can lead out,
+        and only a link needs resolving (a walk of thousands of files stays cheap)."""
+        return not item.is_symlink() or self._path(rel) is not None
+
     def links_out(self, prefix: str = "") -> dict[str, str]:
-        """The files below ``prefix`` that are symbolic links (or lie in linked folders)
-        leading out of the repository, which every listing and the zip leave out: path ->
-        where they lead."""
+        """The files below ``prefix`` that are symbolic links leading out of the repository,
+        which every listing and the zip leave out (a linked folder is not walked at all):
+        path -> where they lead."""
         base = self._path(prefix) if prefix else self.root
         if base is None or not base.is_dir():
             return {}
         found = {}
         for item in base.rglob("*"):
             rel = item.relative_to(self.root).as_posix()
-            if rel.startswith(".git/") or not item.is_file() or self._path(rel) is not None:
+            if rel.startswith(".git/") or not item.is_file() or self._inside(item, rel):
                 continue
             found[rel] = str(item.resolve())
         return dict(sorted(found.items()))
