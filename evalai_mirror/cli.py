@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import Protocol, cast
 
-from evalai_mirror import __version__, ui
+from evalai_mirror import __version__, progress, ui
 from evalai_mirror.errors import MirrorError, RefusedError, UsageError
 
 # name -> (module, one-line help).  Order is the order `--help` lists them in.
@@ -173,7 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.chdir:
             _chdir(args.chdir)
-        return _load(args.command).run(args)
+        with progress.quieted(bool(getattr(args, "quiet", False))):
+            return _load(args.command).run(args)
     except MirrorError as exc:
         ui.err(ui.colour("error: ", "red", sys.stderr) + str(exc))
         _annotate(args.command, exc)

@@ -24,10 +24,16 @@ _quiet = False
 Advance = Callable[[int], None]
 
 
-def silence(quiet: bool = True) -> None:
-    """No progress at all (``--quiet``)."""
+@contextmanager
+def quieted(quiet: bool) -> Iterator[None]:
+    """No progress at all while a command runs with ``--quiet`` (restored after it, so a
+    command run in-process does not silence what runs next)."""
     global _quiet
-    _quiet = quiet
+    before, _quiet = _quiet, quiet
+    try:
+        yield
+    finally:
+        _quiet = before
 
 
 def size_text(count: float) -> str:

@@ -364,10 +364,6 @@ def _what_was_sent(error: MirrorError) -> str:
 
 def run(args: argparse.Namespace) -> int:
     hook: str | None = args.hook
-    if args.quiet:
-        from evalai_mirror import progress
-
-        progress.silence()
     status = 0
     for target in _targets(args):
         try:

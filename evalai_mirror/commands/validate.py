@@ -236,10 +236,6 @@ def run(args: argparse.Namespace) -> int:
                 f"--json and --format {args.format} ask for two formats", hint="drop one"
             )
         args.format = "json"
-    if args.quiet:
-        from evalai_mirror import progress
-
-        progress.silence()
     root, names = find_config(args.path)
     if args.remote:
         try:
