@@ -32,6 +32,7 @@ from evalai_mirror import scaffold
 from evalai_mirror.errors import RefusedError, SyncError
 from evalai_mirror.fetch import ALL_READS
 from evalai_mirror.merge import MISSING, FieldResult, same
+from evalai_mirror.source import ReadOnce
 from evalai_mirror.state import BranchState, move_base, now_iso
 from evalai_mirror.sync import (
     Comparison,
@@ -44,10 +45,10 @@ from evalai_mirror.sync import (
     read_evalai,
     read_source,
     worktree,
+    write_unless_saved,
 )
 
 Side = Literal["repo", "evalai"]
-SIDES: tuple[Side, ...] = ("repo", "evalai")
 STARTERS_SCRIPT = "challenge_processing_script.py"
 """What EvalAI-Starters' workflow runs to upload the whole challenge on each push."""
 
@@ -118,6 +119,7 @@ class Survey:
     differing: list[FieldResult] = field(default_factory=list)  # both sides hold a value
     one_sided: list[str] = field(default_factory=list)  # a phase/split/... on one side only
     agreed: int = 0
+    read: ReadOnce | None = None  # the working copy as compared (record writes from it)
 
     @property
     def adopted(self) -> bool:
@@ -130,7 +132,8 @@ def survey(ctx: Context, state: BranchState | None) -> Survey:
     field (no base: each difference is the host's to settle).  Read-only."""
     found = Survey(state=state)
     if found.adopted:
-        found.pk = state.challenge_pk if state is not None else None
+        assert state is not None  # adopted: the state says so
+        found.pk = state.challenge_pk
         if found.pk:
             found.page_url = ctx.client.challenge_page_url(found.pk)
         return found
@@ -148,7 +151,8 @@ def survey(ctx: Context, state: BranchState | None) -> Survey:
             hint="commit or stash them, then run `evalai-mirror adopt` again",
         )
     remote = read_evalai(ctx, found.pk, ALL_READS)
-    local = read_source(source, ctx.config_path)  # as late as possible, as pull does
+    found.read = ReadOnce(source)
+    local = read_source(found.read, ctx.config_path)  # as late as possible, as pull does
     cmp = compare(None, local, remote)
     found.comparison = cmp
     for res in sorted(cmp.result.fields.values(), key=lambda r: r.key):
@@ -183,11 +187,10 @@ def record(ctx: Context, found: Survey, choices: Mapping[str, Side]) -> Recorded
     field), writing EvalAI's value into the working copy where the host kept EvalAI's.  The
     caller holds the store's lock, has checked that no base was recorded meanwhile, and
     publishes the new state (``ctx.publish_state``) so that every clone starts from it."""
-    from evalai_mirror.fsutil import atomic_write_bytes
     from evalai_mirror.writeback import plan_local_changes
 
     cmp = found.comparison
-    if cmp is None or found.pk is None:
+    if cmp is None or found.pk is None or found.read is None:
         raise SyncError("there is no comparison to record", hint="report this bug")
     missing = unsettled(found, choices)
     if missing:
@@ -198,14 +201,18 @@ def record(ctx: Context, found: Survey, choices: Mapping[str, Side]) -> Recorded
         )
     chosen = {r.key: r for r in found.differing}
     writes = {k: chosen[k].remote for k, side in choices.items() if side == "evalai" and k in chosen}
-    source = worktree(ctx)
-    planned = plan_local_changes(cmp.local, source, writes)
+    planned = plan_local_changes(cmp.local, found.read, writes)
     done = Recorded(pk=found.pk, base_fields=0, held=dict(planned.held))
     done.written = {k: v for k, v in writes.items() if k not in planned.held}
     done.files = sorted(planned.files)
     done.kept_repo = sorted(k for k, side in choices.items() if side == "repo" and k in chosen)
-    for path, data in sorted(planned.files.items()):
-        atomic_write_bytes(ctx.repo.root / path, data)
+    saved = write_unless_saved(ctx.repo.root, planned.files, found.read)
+    if saved:  # the host saved it while answering: theirs stays, nothing is recorded
+        raise SyncError(
+            f"{', '.join(sorted(saved))} was saved while adopt compared it, so it was left as "
+            "saved and no base was recorded",
+            hint="commit it, then run `evalai-mirror adopt` again",
+        )
     state = BranchState(
         challenge_pk=found.pk,
         repository=ctx.repository,

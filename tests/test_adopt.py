@@ -14,7 +14,7 @@ import pytest
 import yaml
 from conftest import RunCli, changes, commit_all, git, set_dev_limit, state_of
 
-from evalai_mirror import scaffold, ui
+from evalai_mirror import fsutil, scaffold, ui
 
 # EvalAI-Starters' .github/workflows/process_challenge.yml, as Starters ships it.
 STARTERS_WORKFLOW = """\
@@ -134,6 +134,21 @@ def test_adopt_finds_all_three_and_records_the_base_the_host_chose(
     assert run_cli(["log", "--json", "--direction", "adopt"]) == 0
     [entry] = json.loads(capsys.readouterr().out)
     assert entry["direction"] == "adopt" and entry["challenge_pk"] == pk
+
+
+def test_a_save_while_adopt_writes_is_kept_and_no_base_is_recorded(
+    starters_repo: tuple[Path, Any, int], run_cli: RunCli, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    repo, _sandbox, _pk = starters_repo
+    # the host saves the config while adopt is about to write EvalAI's title into it
+    monkeypatch.setattr(fsutil, "before_replace", lambda target: set_dev_limit(repo, 7))
+    assert run_cli(ADOPT) == 1
+    err = capsys.readouterr().err
+    assert "challenge_config.yaml was saved while adopt compared it" in err
+    text = (repo / "challenge_config.yaml").read_text(encoding="utf-8")
+    assert "max_submissions_per_day: 7" in text and EVALAI_TITLE not in text  # the save stays
+    assert state_of(repo) is None  # nothing recorded
 
 
 def test_running_adopt_again_changes_nothing(
