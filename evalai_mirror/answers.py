@@ -11,7 +11,6 @@ before it compares or writes anything.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from .catalogue import FIELDS, Kind, Read
@@ -152,12 +151,3 @@ def dataset_split(answer: dict[str, Any], where: str) -> dict[str, Any]:
     if codename is not None and not isinstance(codename, str):
         raise _bad(where, f"codename as {_what(codename)}, not text")
     return answer
-
-
-def objects(items: Iterable[Any], where: str) -> list[dict[str, Any]]:
-    """A list whose every item is an object (prizes, sponsors)."""
-    out = list(items)
-    for item in out:
-        if not isinstance(item, dict):
-            raise _bad(where, f"an item that is {_what(item)}, not an object")
-    return out

@@ -221,12 +221,12 @@ class EvalAIClient:
     def prizes(self, pk: int) -> list[dict[str, Any]]:
         """The challenge's prizes: ``amount`` (text), ``rank``, ``description``."""
         path = f"/api/challenges/challenge/{int(pk)}/prizes/"
-        return answers.objects(self._paginated(path), f"GET {path}")
+        return self._paginated(path)  # every item an object (_paginated keeps only those)
 
     def sponsors(self, pk: int) -> list[dict[str, Any]]:
         """The challenge's sponsors: ``name``, ``website``."""
         path = f"/api/challenges/challenge/{int(pk)}/sponsors/"
-        return answers.objects(self._paginated(path), f"GET {path}")
+        return self._paginated(path)  # every item an object (_paginated keeps only those)
 
     def validate_zip(self, zip_file: bytes | IO[bytes], repository: str) -> str:
         """Have EvalAI check a challenge zip (bytes, or a file read from where it stands);

@@ -297,6 +297,7 @@ class GitRepo:
         self.worktree_git_dir = git_dir.resolve()
         self.git_dir = common_dir.resolve()
         self._commits: set[str] = set()  # shas known to name commits (no need to ask git)
+        self._remotes: dict[str, bool] = {}  # has_remote's answers (one git config each)
 
     @classmethod
     def open(cls, path: str | Path = ".") -> GitRepo:
@@ -601,8 +602,11 @@ class GitRepo:
     # -- evalai-mirror's own refs (the shared sync state, see shared.py) --------------------
 
     def has_remote(self, name: str) -> bool:
-        """Whether a remote called ``name`` is configured."""
-        return self.config_get(f"remote.{name}.url") is not None
+        """Whether a remote called ``name`` is configured (asked once per repository object:
+        a command asks before it fetches and again before it publishes)."""
+        if name not in self._remotes:
+            self._remotes[name] = self.config_get(f"remote.{name}.url") is not None
+        return self._remotes[name]
 
     def ref_sha(self, ref: str) -> str | None:
         """The commit ``ref`` (a full ref name) points at here, None when there is no such ref."""
@@ -707,6 +711,7 @@ class GitRepo:
     def add_remote(self, name: str, url: str) -> None:
         """Add the remote ``name`` pointing at ``url``."""
         self._git("remote", "add", "--", name, url, hint=f"see `git remote -v`; {name} may exist")
+        self._remotes.pop(name, None)
 
     def log_oneline(self, count: int = 10) -> list[str]:
         """The newest ``count`` commits of HEAD as ``<short sha> <subject>``."""
