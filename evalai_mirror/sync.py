@@ -570,11 +570,12 @@ def pull(
         if writes:
             _log(ctx, "pull", pk, writes, None, command,
                  f"wrote {', '.join(report.files)}")
-        ctx.publish_state(command)
+        if not (commit and done_files):  # else shared once, with the commit that carries it
+            ctx.publish_state(command)
     # Outside the lock: a commit or git push runs the hooks, which run push.
     if commit and done_files:
         report.commit = ctx.repo.commit_paths(sorted(done_files), commit_message(writes))
-        _carried(ctx, writes, report.commit)
+        _carried(ctx, writes, report.commit, command)
         if git_push:
             try:
                 ctx.repo.push("origin", ctx.branch)
@@ -588,7 +589,7 @@ def pull(
     return report
 
 
-def _carried(ctx: Context, keys: Iterable[str], commit: str) -> None:
+def _carried(ctx: Context, keys: Iterable[str], commit: str, command: str) -> None:
     """Record that ``commit`` carries the values a pull moved the base of ``keys`` to: a
     clone whose history holds it and still has the older value has changed it back."""
     with ctx.store.lock():
@@ -600,7 +601,7 @@ def _carried(ctx: Context, keys: Iterable[str], commit: str) -> None:
             if move is not None and move.get("commit") is None:
                 state.moves[key] = {**move, "commit": commit}
         ctx.store.save(ctx.branch, state)
-    ctx.publish_state("pull --commit")
+    ctx.publish_state(f"{command} --commit")
 
 
 # --------------------------------------------------------------------------- status
