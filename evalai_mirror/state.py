@@ -344,9 +344,13 @@ class StateStore:
         self.state_path = self.dir / STATE_FILE
         self.log_path = self.dir / LOG_FILE
         self.lock_path = self.dir / LOCK_FILE
+        self._clone_id: str | None = None
 
     def clone_id(self) -> str:
-        """This clone's own name in the shared state (made once, kept in the git directory)."""
+        """This clone's own name in the shared state (made once, kept in the git directory;
+        read once per store: a push asks for it per request it sends)."""
+        if self._clone_id is not None:
+            return self._clone_id
         path = self.dir / "clone-id"
         try:
             found = path.read_text(encoding="utf-8").strip()
@@ -357,6 +361,7 @@ class StateStore:
 
             found = uuid.uuid4().hex[:12]
             fsutil.atomic_write_text(path, found + "\n")
+        self._clone_id = found
         return found
 
     @contextmanager
