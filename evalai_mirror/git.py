@@ -61,13 +61,13 @@ def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def _exec(args: Sequence[str], cwd: Path | str,
-          env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    """Run ``git args`` in ``cwd``; (status, stdout, stderr) whatever the status."""
+def _exec(args: Sequence[str], cwd: Path | str, env: dict[str, str] | None = None,
+          data: bytes | None = None) -> tuple[int, str, str]:
+    """Run ``git args`` in ``cwd`` (``data`` on its stdin); (status, stdout, stderr) whatever
+    the status."""
     try:
-        proc = subprocess.run(
-            ["git", *args], cwd=cwd, env=_env(env), stdin=subprocess.DEVNULL,
-            capture_output=True,
+        proc = subprocess.run(  # no data: an empty stdin, never the terminal's
+            ["git", *args], cwd=cwd, env=_env(env), capture_output=True, input=data or b""
         )
     except FileNotFoundError as exc:
         raise _NOT_FOUND from exc
@@ -693,20 +693,13 @@ class GitRepo:
 
     def _git_input(self, data: bytes, *args: str) -> str:
         """Run git with ``data`` on its stdin; its stdout."""
-        try:
-            proc = subprocess.run(
-                ["git", *args], cwd=self.root, env=_env(), input=data, capture_output=True,
-                check=False,
-            )
-        except FileNotFoundError as exc:
-            raise _NOT_FOUND from exc
-        if proc.returncode != 0:
-            err = proc.stderr.decode("utf-8", "replace")
+        status, out, err = _exec(args, self.root, data=data)
+        if status != 0:
             raise GitError(
                 f"git {args[0]} failed: {_git_message(_Failure(err))}",
                 hint="check the repository with `git fsck`",
             )
-        return proc.stdout.decode("utf-8", "replace")
+        return out
 
     def add_remote(self, name: str, url: str) -> None:
         """Add the remote ``name`` pointing at ``url``."""

@@ -160,11 +160,11 @@ def render_workflows(
     validation on the branches that sync, the scheduled pull of ``branch``."""
     branches = json.dumps(workflow_branches(branch, patterns))  # a YAML flow sequence
     return {
-        f"{WORKFLOWS_DIR}/{name}": workflow_template(name)
+        path: workflow_template(name)
         .replace("__BRANCHES__", branches)
         .replace("__BRANCH__", branch)
         .replace("__PIP_SPEC__", PIP_SPEC)
-        for name in WORKFLOW_NAMES
+        for path, name in zip(WORKFLOW_PATHS, WORKFLOW_NAMES, strict=True)
     }
 
 

@@ -194,7 +194,7 @@ def _compose(text: str, filename: str) -> Any:
     leave it out, the text we splice into has it).  A plain scalar's style is None with both."""
     import yaml
 
-    from .yamlload import _FastLoader
+    from .yamlload import _FastLoader, children
 
     loader = yaml.SafeLoader if text.startswith("\ufeff") else _FastLoader
     try:
@@ -220,10 +220,8 @@ def _compose(text: str, filename: str) -> Any:
         seen.add(id(node))
         if isinstance(node, yaml.ScalarNode):
             node.style = node.style or None  # libyaml says "" for plain
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-        elif isinstance(node, yaml.MappingNode):
-            stack.extend(part for pair in node.value for part in pair)
+        else:
+            stack.extend(children(node))
     return root
 
 

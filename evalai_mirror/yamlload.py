@@ -94,7 +94,7 @@ def check_limits(root: yaml.Node) -> None:
     while stack:
         node, done = stack.pop()
         key = id(node)
-        kids = _children(node)
+        kids = children(node)
         if done:
             open_.discard(key)
             size[key] = 1 + sum(size.get(id(k), 1) for k in kids)
@@ -113,7 +113,8 @@ def check_limits(root: yaml.Node) -> None:
         stack.extend((k, False) for k in kids if id(k) not in size)
 
 
-def _children(node: yaml.Node) -> list[yaml.Node]:
+def children(node: yaml.Node) -> list[yaml.Node]:
+    """A node's direct children (a mapping's keys and values, a sequence's items)."""
     if isinstance(node, yaml.MappingNode):
         return [n for pair in node.value for n in pair]
     if isinstance(node, yaml.SequenceNode):
