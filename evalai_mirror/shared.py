@@ -32,7 +32,9 @@ from evalai_mirror.state import (
     LOCAL_ONLY,
     BranchState,
     LogEntry,
+    log_line,
     precise_now,
+    same_json,
     set_slots,
     slots,
 )
@@ -240,9 +242,7 @@ def _pick(
 
 
 def _same(a: Any, b: Any) -> bool:
-    if a is _ABSENT or b is _ABSENT:
-        return a is b
-    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+    return a is b if _ABSENT in (a, b) else same_json(a, b)
 
 
 # --------------------------------------------------------------------------- writing
@@ -255,11 +255,8 @@ def _files(state: BranchState, log: list[LogEntry]) -> dict[str, bytes]:
         for spec in fields(BranchState) if spec.name not in LOCAL_ONLY
     })
     text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    lines = sorted(
-        (json.dumps(e.to_json(), sort_keys=True, ensure_ascii=False) for e in log),
-        key=lambda line: (json.loads(line)["time"], line),
-    )
-    return {STATE_NAME: text.encode("utf-8"), LOG_NAME: "".join(f"{x}\n" for x in lines).encode()}
+    lines = sorted((e.time, log_line(e)) for e in log)
+    return {STATE_NAME: text.encode("utf-8"), LOG_NAME: "".join(x for _, x in lines).encode()}
 
 
 def _unpublished(link: Link, state: BranchState, log: list[LogEntry]) -> bool:
@@ -273,8 +270,8 @@ def _unpublished(link: Link, state: BranchState, log: list[LogEntry]) -> bool:
         return True
     if not _same(slots(state), slots(seen.state)):
         return True
-    have = {json.dumps(e.to_json(), sort_keys=True) for e in seen.log}
-    return any(json.dumps(e.to_json(), sort_keys=True) not in have for e in log)
+    have = {log_line(e) for e in seen.log}
+    return any(log_line(e) not in have for e in log)
 
 
 def publish(link: Link, *, why: str = "") -> str | None:

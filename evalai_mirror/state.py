@@ -138,11 +138,12 @@ def stamp(old: BranchState | None, new: BranchState) -> None:
     before, after = slots(old), slots(new)
     when = precise_now()
     for key in set(before) | set(after):
-        if key not in before or key not in after or not _same_json(before[key], after[key]):
+        if key not in before or key not in after or not same_json(before[key], after[key]):
             new.moved[key] = when
 
 
-def _same_json(a: Any, b: Any) -> bool:
+def same_json(a: Any, b: Any) -> bool:
+    """Whether two JSON values are the same (key order aside)."""
     return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
 
 
@@ -314,7 +315,7 @@ def move_base(
     by a push of ``commit``, or (``commit`` None) by a pull into a working copy.  A commit
     that carries the base it had stops a pull's move from reading as not pushed yet."""
     old = state.base.get(key, _NOTHING)
-    if old is not _NOTHING and _same_json(old, value):
+    if old is not _NOTHING and same_json(old, value):
         move = state.moves.get(key)
         if move is not None and move.get("commit") is None and commit is not None:
             state.moves[key] = {**move, "commit": commit}
@@ -478,7 +479,7 @@ class StateStore:
 
     def append_log(self, entry: LogEntry) -> None:
         """Add one line to the audit log (a single write in append mode)."""
-        self._append(_log_line(entry))
+        self._append(log_line(entry))
 
     def _append(self, lines: str) -> None:
         with self.lock():  # lock() has made the folder
@@ -492,8 +493,8 @@ class StateStore:
     def merge_log(self, entries: list[LogEntry]) -> int:
         """Append the entries this log lacks (another clone's); how many were added."""
         with self.lock():
-            known = {_log_line(e) for e in self.read_log()}
-            new = sorted({_log_line(e) for e in entries} - known)
+            known = {log_line(e) for e in self.read_log()}
+            new = sorted({log_line(e) for e in entries} - known)
             if new:
                 self._append("".join(new))
             return len(new)
@@ -523,6 +524,6 @@ class StateStore:
         return entries
 
 
-def _log_line(entry: LogEntry) -> str:
+def log_line(entry: LogEntry) -> str:
     """One line of log.jsonl (also what makes two clones' copies of an entry the same)."""
     return json.dumps(entry.to_json(), sort_keys=True, ensure_ascii=False) + "\n"
