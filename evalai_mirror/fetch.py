@@ -50,9 +50,8 @@ class Remote:
         parsed = parse_key(key)
         if parsed is None or parsed.field.read not in self.reads:
             return False
-        if parsed.field.read is Read.SPLIT_DETAIL and self.details_for is not None:
-            return (parsed.ident[0], parsed.ident[1]) in self.details_for
-        return True
+        split = remotemodel.split_of(key)
+        return split is None or self.details_for is None or split in self.details_for
 
 
 def run_at_once(calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
@@ -162,14 +161,9 @@ def fetch_remote(
             snapshot = {k: v for k, v in snapshot.items() if _read_of(k) in effective}
     if only is not None and Read.SPLIT_DETAIL in effective:
         snapshot = {k: v for k, v in snapshot.items()
-                    if _read_of(k) is not Read.SPLIT_DETAIL or _split_of(k) in only}
+                    if (split := remotemodel.split_of(k)) is None or split in only}
     return Remote(pk, got.get("challenge", {}), phases, snapshot, frozenset(effective), pks,
                   splits, only)
-
-
-def _split_of(key: str) -> tuple[str, str] | None:
-    parsed = parse_key(key)
-    return None if parsed is None else (parsed.ident[0], parsed.ident[1])
 
 
 def _read_of(key: str) -> Read | None:

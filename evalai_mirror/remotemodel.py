@@ -217,15 +217,18 @@ def reads_for(keys: Iterable[str]) -> set[Read]:
     return reads
 
 
+def split_of(key: str) -> tuple[str, str] | None:
+    """The phase split (phase codename, dataset split codename) whose detail GET returns
+    ``key``; None for a key any other GET returns."""
+    parsed = cat.parse_key(key)
+    if parsed is None or parsed.field.read is not Read.SPLIT_DETAIL:
+        return None
+    return parsed.ident[0], parsed.ident[1]
+
+
 def split_details_for(keys: Iterable[str]) -> set[tuple[str, str]]:
-    """The phase splits (phase codename, dataset split codename) whose detail GET returns one
-    of ``keys``."""
-    out: set[tuple[str, str]] = set()
-    for key in keys:
-        parsed = cat.parse_key(key)
-        if parsed is not None and parsed.field.read is Read.SPLIT_DETAIL:
-            out.add((parsed.ident[0], parsed.ident[1]))
-    return out
+    """The phase splits whose detail GET returns one of ``keys``."""
+    return {split for key in keys if (split := split_of(key)) is not None}
 
 
 def plan_requests(
