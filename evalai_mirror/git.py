@@ -167,6 +167,42 @@ def _end(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
 
 
+class PendingFetch:
+    """A ``git fetch`` of one ref running on the side (:meth:`GitRepo.start_fetch_ref`)."""
+
+    def __init__(self, repo: GitRepo, remote: str, ref: str,
+                 proc: subprocess.Popen[bytes]) -> None:
+        self.repo, self.remote, self.ref = repo, remote, ref
+        self._proc = proc
+
+    def result(self) -> str | None:
+        """Wait for the fetch: the commit the ref now points at here, None when the remote has
+        no such ref; GitError when the remote could not be read."""
+        _, raw = self._proc.communicate()
+        err = raw.decode("utf-8", "replace")
+        if self._proc.returncode != 0:
+            if "couldn't find remote ref" in err:
+                return None
+            raise GitError(
+                f"git fetch {self.remote} {self.ref} failed: {_git_message(_Failure(err))}",
+                hint=f"check `git remote get-url {self.remote}` and your network",
+            )
+        return self.repo.ref_sha(self.ref)
+
+    def cancel(self) -> None:
+        """Stop a fetch nobody will wait for.  SIGTERM, which git answers by removing its lock
+        files; a kill only if it does not end."""
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.communicate(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.communicate()
+        elif self._proc.stderr is not None:
+            self._proc.communicate()
+
+
 class CommitSource:
     """A :class:`~evalai_mirror.source.FileSource` over one commit's tree (never the work tree).
 
@@ -297,7 +333,8 @@ class GitRepo:
         self.worktree_git_dir = git_dir.resolve()
         self.git_dir = common_dir.resolve()
         self._commits: set[str] = set()  # shas known to name commits (no need to ask git)
-        self._remotes: dict[str, bool] = {}  # has_remote's answers (one git config each)
+        # has_remote's answers (one git config each, or known from origin_repository)
+        self._remotes: dict[str, bool] = {}
 
     @classmethod
     def open(cls, path: str | Path = ".") -> GitRepo:
@@ -475,6 +512,7 @@ class GitRepo:
         status, out, _ = self._run("remote", "get-url", "--", remote)
         if status != 0:
             return None
+        self._remotes[remote] = True  # has_remote need not ask again
         return repository_from_url(out.strip())
 
     def config_get(self, key: str) -> str | None:
@@ -609,7 +647,12 @@ class GitRepo:
         return self._remotes[name]
 
     def ref_sha(self, ref: str) -> str | None:
-        """The commit ``ref`` (a full ref name) points at here, None when there is no such ref."""
+        """The commit ``ref`` (a full ref name) points at here, None when there is no such ref.
+        Read from the ref files when it is kept in one (loose or packed), else from git."""
+        if ref.startswith("refs/") and ".." not in ref:
+            found = self._loose_or_packed(ref)
+            if found is not None:
+                return found
         status, out, _ = self._run("rev-parse", "-q", "--verify", f"{ref}^{{commit}}")
         return out.strip() if status == 0 else None
 
@@ -618,18 +661,21 @@ class GitRepo:
         only mirrors the remote's); the commit it now points at, None when the remote has no
         such ref (this one is then left as it was).  GitError when the remote cannot be read.
         No hook runs, nothing is prompted for, FETCH_HEAD is left alone."""
-        status, _, err = self._run(
-            "fetch", "-q", "--no-tags", "--no-write-fetch-head", "--", remote, f"+{ref}:{ref}",
-            env=_quiet_network_env(),
-        )
-        if status != 0:
-            if "couldn't find remote ref" in err:
-                return None
-            raise GitError(
-                f"git fetch {remote} {ref} failed: {_git_message(_Failure(err))}",
-                hint=f"check `git remote get-url {remote}` and your network",
+        return self.start_fetch_ref(remote, ref).result()
+
+    def start_fetch_ref(self, remote: str, ref: str) -> PendingFetch:
+        """:meth:`fetch_ref` started on the side: the fetch runs while this process goes on,
+        and :meth:`PendingFetch.result` waits for it."""
+        try:
+            proc = subprocess.Popen(
+                ["git", "fetch", "-q", "--no-tags", "--no-write-fetch-head", "--", remote,
+                 f"+{ref}:{ref}"],
+                cwd=self.root, env=_env(_quiet_network_env()), stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             )
-        return self.ref_sha(ref)
+        except FileNotFoundError as exc:
+            raise _NOT_FOUND from exc
+        return PendingFetch(self, remote, ref, proc)
 
     def commit_files(self, files: dict[str, bytes], parents: Sequence[str], message: str) -> str:
         """A new commit (no branch moves) whose tree holds exactly ``files`` (flat names), with
@@ -684,7 +730,10 @@ class GitRepo:
         )
         if status == 0:
             return True
-        if any(word in err for word in ("rejected", "fetch first", "non-fast-forward", "stale")):
+        if "cannot lock ref" in err or (  # another push of the ref was under way there
+            "remote rejected" not in err  # (not the remote's own hook saying no)
+            and any(word in err for word in ("fetch first", "non-fast-forward", "stale info"))
+        ):
             return False
         raise GitError(
             f"git push {remote} {ref} failed: {_git_message(_Failure(err))}",

@@ -40,13 +40,16 @@ from evalai_mirror.state import (
 )
 
 if TYPE_CHECKING:
-    from evalai_mirror.git import GitRepo
+    from evalai_mirror.git import GitRepo, PendingFetch
     from evalai_mirror.state import StateStore
 
 REF_PREFIX = "refs/evalai-mirror/"
 STATE_NAME = "state.json"
 LOG_NAME = "log.jsonl"
 FORMAT_VERSION = 1
+SHARE_LOG = "share.log"
+"""In the state folder: what the last ``evalai-mirror share`` started in the background said
+(empty or absent when it went well)."""
 REFRESH_SECONDS = 60.0
 """How often a long-running command (watch) fetches the shared state again."""
 ATTEMPTS = 5
@@ -69,6 +72,7 @@ class Link:
     remote: str = "origin"
     fetched_at: float | None = None
     warned: set[str] = field(default_factory=set)
+    pending: PendingFetch | None = None  # a fetch :func:`prefetch` started
 
     @property
     def ref(self) -> str:
@@ -78,6 +82,12 @@ class Link:
         if text not in self.warned:
             self.warned.add(text)
             ui.warn(text)
+
+    def close(self) -> None:
+        """Stop a fetch :func:`prefetch` started that no :func:`load` took in."""
+        if self.pending is not None:
+            self.pending.cancel()
+            self.pending = None
 
 
 @dataclass
@@ -92,13 +102,26 @@ class Snapshot:
 # --------------------------------------------------------------------------- reading
 
 
+def prefetch(link: Link) -> None:
+    """Start fetching the shared ref on the side, so that the fetch runs while the command
+    reads the commit and EvalAI answers; the next :func:`load` takes it in.  Needs no lock
+    (a fetch only moves this clone's mirror of the remote's ref)."""
+    if link.pending is not None or link.fetched_at is not None:
+        return
+    try:
+        if link.repo.has_remote(link.remote):
+            link.pending = link.repo.start_fetch_ref(link.remote, link.ref)
+    except GitError:
+        pass  # load() fetches the usual way and says what is wrong
+
+
 def load(link: Link, *, refresh: bool = False) -> BranchState | None:
     """The branch's state, with the shared ref fetched and merged into the cache first (unless
     it was fetched less than :data:`REFRESH_SECONDS` ago and ``refresh`` is not set).  Call
     it under the store's lock."""
     now = time.monotonic()
     due = link.fetched_at is None or now - link.fetched_at >= REFRESH_SECONDS
-    if refresh or due:
+    if refresh or due or link.pending is not None:
         link.fetched_at = now
         tip = _fetch(link)
         if tip is not None:
@@ -107,11 +130,21 @@ def load(link: Link, *, refresh: bool = False) -> BranchState | None:
 
 
 def _fetch(link: Link) -> str | None:
-    """Fetch the ref; the remote's commit, None when there is none to merge (no remote, no
-    ref there yet, or the remote cannot be read: a warning)."""
-    if not link.repo.has_remote(link.remote):
+    """Fetch the ref (or take in the fetch :func:`prefetch` started); the remote's commit,
+    None when there is none to merge (no remote, no ref there yet, or the remote cannot be
+    read: a warning)."""
+    pending, link.pending = link.pending, None
+    if pending is None and not link.repo.has_remote(link.remote):
         return link.repo.ref_sha(link.ref)  # a clone with no remote keeps its ref to itself
     try:
+        if pending is not None:
+            try:
+                return pending.result()
+            except GitError as exc:
+                if "lock" not in exc.message:
+                    raise
+                # another fetch of this ref ran at the same time: fetch again, now under
+                # the state lock
         return link.repo.fetch_ref(link.remote, link.ref)
     except GitError as exc:
         link.warn_once(
@@ -278,20 +311,24 @@ def publish(link: Link, *, why: str = "") -> str | None:
     """Commit the cache's agreed state and this branch's log on top of the shared ref and push
     it (never forced); when another writer moved the ref first, fetch, merge and try again.
     The new commit, None when there was nothing new to share or it could not be pushed (a
-    warning; the cache keeps it and the next publish sends it).  Call it under the store's
-    lock."""
+    warning; the cache keeps it and the next publish sends it).  The store's lock is taken to
+    read the cache and to record the commit, not while the remote is waited for, so that a
+    slow remote holds up no other command."""
     store, repo = link.store, link.repo
     online = repo.has_remote(link.remote)
     for _ in range(ATTEMPTS):
-        state = store.load(link.branch)
-        if state is None:
-            return None
-        log = [e for e in store.read_log() if e.branch == link.branch]
-        if not _unpublished(link, state, log):
-            return None
-        parents = [state.shared] if state.shared else []
-        message = f"evalai-mirror: {link.branch} at {precise_now()}" + (f" ({why})" if why else "")
-        sha = repo.commit_files(_files(state, log), parents, message)
+        with store.lock():
+            state = store.load(link.branch)
+            if state is None:
+                return None
+            log = [e for e in store.read_log() if e.branch == link.branch]
+            if not _unpublished(link, state, log):
+                return None
+            parents = [state.shared] if state.shared else []
+            message = f"evalai-mirror: {link.branch} at {precise_now()}" + (
+                f" ({why})" if why else ""
+            )
+            sha = repo.commit_files(_files(state, log), parents, message)
         if online:
             try:
                 accepted = repo.push_ref(link.remote, sha, link.ref)
@@ -302,14 +339,19 @@ def publish(link: Link, *, why: str = "") -> str | None:
                 )
                 return None
             if not accepted:  # another clone moved it first: take theirs in, then retry
-                tip = _fetch(link)
-                if tip is None:
-                    return None
-                _merge_in(link, tip)
+                with store.lock():
+                    tip = _fetch(link)
+                    if tip is None:
+                        return None
+                    _merge_in(link, tip)
                 continue
-        repo.update_ref(link.ref, sha)
-        state.shared = sha
-        store.save(link.branch, state, moved_now=False)
+        with store.lock():
+            repo.update_ref(link.ref, sha)
+            # The cache as it is now: what changed in it since the commit was made is newer
+            # than the commit and shared by the next publish.
+            now = store.load(link.branch) or state
+            now.shared = sha
+            store.save(link.branch, now, moved_now=False)
         return sha
     link.warn_once(
         f"{link.ref} kept moving on {link.remote} while this clone tried to share its state "

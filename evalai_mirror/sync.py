@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from evalai_mirror import catalogue
 from evalai_mirror import challenge as model
 from evalai_mirror.catalogue import Read
+from evalai_mirror.detach import last_output, start_detached
 from evalai_mirror.errors import (
     ApiError,
     GitError,
@@ -77,8 +78,15 @@ class Context:
     def use_remote(self, name: str) -> None:
         """Share the base through remote ``name`` (the one a pre-push hook pushes to) instead
         of origin, when it is a configured remote."""
-        if self.repo.has_remote(name):
+        if self.repo.has_remote(name) and name != self.link.remote:
+            self.link.close()  # a fetch from the other remote, if one was started
             self.link.remote = name
+
+    def prefetch_state(self) -> None:
+        """Start fetching the shared base now, on the side; :meth:`load_state` takes it in."""
+        from evalai_mirror import shared
+
+        shared.prefetch(self.link)
 
     def load_state(self) -> BranchState | None:
         """The branch's state, the shared base fetched and merged in first (once per command;
@@ -94,11 +102,31 @@ class Context:
         from evalai_mirror import shared
 
         try:
-            with self.store.lock():
-                shared.publish(self.link, why=why)
+            shared.publish(self.link, why=why)
         except MirrorError as exc:  # sharing never undoes what the command did
             self.link.warn_once(f"the shared sync state was not updated: {exc}")
+        if not self.link.warned:
+            self.share_log.unlink(missing_ok=True)  # an earlier background share's trouble
 
+    @property
+    def share_log(self) -> Path:
+        """What the last ``evalai-mirror share`` started in the background printed."""
+        from evalai_mirror.shared import SHARE_LOG
+
+        return self.store.dir / SHARE_LOG
+
+    def publish_state_later(self, why: str) -> None:
+        """:meth:`publish_state` in a process of its own (``evalai-mirror share``), so that a
+        hook returns to git without waiting on the remote a second time.  Here and now
+        instead when the last one reported trouble (its warning then shows, and the remote
+        may ask for a password), or on a CI runner."""
+        if last_output(self.share_log):
+            self.publish_state(why)
+            return
+        args = ["share", "--quiet", "--branch", self.branch, "--remote", self.link.remote,
+                "--why", why]
+        if not start_detached(args, self.repo.root, self.share_log):
+            self.publish_state(why)
 
     @property
     def config_path(self) -> str:
@@ -115,6 +143,8 @@ class Context:
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+        if self._link is not None:
+            self._link.close()
 
     def branch_syncs(self) -> bool:
         return self.settings.repo.branch_syncs(self.branch)
@@ -666,7 +696,10 @@ class StatusReport:
 def status(ctx: Context) -> StatusReport:
     """Working copy, base and EvalAI, side by side.  Read-only (but for the shared base,
     fetched into this clone's copy)."""
-    state = ctx.load_state()
+    ctx.prefetch_state()  # fetched while EvalAI answers, when this clone knows the challenge
+    state = ctx.store.load(ctx.branch)
+    if state is None or not state.challenge_pk:
+        state = ctx.load_state()  # the shared base may name the challenge
     report = StatusReport(
         branch=ctx.branch,
         repository=ctx.repository,
@@ -688,19 +721,27 @@ def status(ctx: Context) -> StatusReport:
         report.remote_error = f"EvalAI has no challenge for {ctx.repository} yet"
         report.remote_missing = True
         return report
-    report.pk = pk
-    report.page_url = ctx.client.challenge_page_url(pk)
+    report.page_url = ctx.client.challenge_page_url(pk)  # the client, ready to send
     from evalai_mirror.api import at_once
 
     # The working copy is read while EvalAI answers (the GETs change nothing); a broken
     # config is still the error said first.
+    known = pk
     try:
         answers: list[Any] = at_once(
-            [lambda: read_source(source, ctx.config_path), lambda: read_evalai(ctx, pk)]
+            [lambda: read_source(source, ctx.config_path), lambda: read_evalai(ctx, known)]
         )
+        state = report.state = ctx.load_state()
+        named = find_pk(ctx, state)
+        if named is not None and named != pk:  # the shared base names another challenge
+            pk = named
+            answers[1] = read_evalai(ctx, pk)
     except ApiError as exc:
+        report.state = ctx.load_state()
         report.remote_error = f"could not read EvalAI: {exc}"
         return report
+    report.pk = pk
+    report.page_url = ctx.client.challenge_page_url(pk)
     local: model.LocalChallenge = answers[0]
     remote: Remote = answers[1]
     report.comparison = compare(state, local, remote, behind=behind(ctx, state, local, None))

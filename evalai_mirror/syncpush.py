@@ -143,15 +143,21 @@ def push(
     dry_run: bool = False,
     from_worktree: bool = False,
     command: str = "push",
+    share_later: bool = False,
 ) -> PushReport:
     """Send the challenge as committed at ``rev`` (or the working copy) to EvalAI, on the
     shared base; then share the base it moved (also when the push stopped half way: what
-    EvalAI acknowledged is agreed)."""
+    EvalAI acknowledged is agreed): here, or with ``share_later`` in a process of its own
+    (a hook, whose git push should not wait for it)."""
     try:
         return _push(ctx, rev, force=force, dry_run=dry_run, from_worktree=from_worktree,
                      command=command)
     finally:
-        if not dry_run:
+        if dry_run:
+            pass
+        elif share_later:
+            ctx.publish_state_later(command)
+        else:
             ctx.publish_state(command)
 
 
@@ -166,6 +172,7 @@ def _push(
 ) -> PushReport:
     from evalai_mirror.validate import summary, validate_source
 
+    ctx.prefetch_state()  # the shared base comes in while the commit is read and checked
     committed = None if from_worktree else ctx.repo.commit_source(rev)
     source: FileSource = worktree(ctx) if committed is None else committed
     commit = None if committed is None else committed.sha

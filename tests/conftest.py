@@ -73,6 +73,9 @@ def isolated_env(
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("PRE_COMMIT_HOME", str(_session_dirs["pre_commit_home"]))
     monkeypatch.setenv("EVALAI_MIRROR_LOG", str(home / "evalai-mirror.log"))
+    # As on a CI runner: a push hook shares the base before it returns, not from a process
+    # left running after the test (tests of that background share unset it).
+    monkeypatch.setenv("CI", "true")
     return home
 
 

@@ -204,6 +204,27 @@ def test_push_to_bare_remote_and_rejection(challenge_repo: Path, tmp_path: Path)
         repo.push("nowhere", "challenge")
 
 
+def test_push_ref_tells_an_overtaken_ref_from_a_remote_that_says_no(
+    challenge_repo: Path, tmp_path: Path
+) -> None:
+    repo = GitRepo.open(challenge_repo)
+    bare = tmp_path / "remotes" / "host-org" / "random-challenge.git"
+    ref = "refs/evalai-mirror/challenge"
+    first = repo.commit_files({"state.json": b"{}\n"}, [], "first")
+    assert repo.push_ref("origin", first, ref) is True
+    second = repo.commit_files({"state.json": b"{}\n"}, [first], "second")
+    other = repo.commit_files({"state.json": b"[]\n"}, [], "another clone's")
+    assert repo.push_ref("origin", second, ref) is True
+    assert repo.push_ref("origin", other, ref) is False  # not a fast-forward: merge, retry
+    hook = bare / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'shared refs are not welcome here' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    third = repo.commit_files({"state.json": b"{}\n"}, [second], "third")
+    with pytest.raises(GitError, match="pre-receive hook declined"):
+        repo.push_ref("origin", third, ref)  # a refusal, not a race: retrying cannot help
+    assert git(bare, "rev-parse", ref).strip() == second
+
+
 def test_hooks_dir_and_config(challenge_repo: Path) -> None:
     repo = GitRepo.open(challenge_repo)
     assert repo.hooks_dir() == (challenge_repo / ".git" / "hooks").resolve()

@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -136,25 +138,96 @@ def test_a_commit_pushed_without_hooks_is_sent_from_a_runner_clone(
     assert changes(sandbox_env) == []
 
 
-def test_the_pre_push_hook_shares_the_base_with_the_branch_push(
-    pushed_repo: tuple[Path, int], sandbox_env: Any, run_cli: RunCli, tmp_path: Path
-) -> None:
-    host, pk = pushed_repo
-    bare = bare_of(host)
-    before = git(bare, "rev-parse", REF).strip()
-    assert run_cli(["install-hooks", "--hook", "pre-push"], cwd=host) == 0
-    set_title(host, "Sent By The Hook")
-    commit_all(host, "retitle")
+def _git_push(repo: Path, *, ci: bool = False) -> subprocess.CompletedProcess[str]:
+    """``git push origin challenge`` as a person types it (the hooks find evalai-mirror on
+    PATH), on a CI runner when ``ci``."""
     env = dict(os.environ, PATH=VENV_BIN + os.pathsep + os.environ.get("PATH", ""))
+    env.pop("CI", None)
+    if ci:
+        env["CI"] = "true"
     proc = subprocess.run(
-        ["git", "push", "-q", "origin", "challenge"], cwd=host, env=env,
+        ["git", "push", "-q", "origin", "challenge"], cwd=repo, env=env,
         capture_output=True, text=True, timeout=120, check=False,
     )  # a push from inside pre-push that ran the hook again would never end
     assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def _until(done: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    """Wait for ``done()`` (a hook shares in the background)."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, f"timed out waiting: {what}"
+        time.sleep(0.02)
+
+
+def _hooked_commit(host: Path, run_cli: RunCli, title: str) -> tuple[Path, str]:
+    """The pre-push hook installed and a commit of ``title`` made; (origin, its shared ref's
+    commit before the push)."""
+    bare = bare_of(host)
+    before = git(bare, "rev-parse", REF).strip()
+    assert run_cli(["install-hooks", "--hook", "pre-push"], cwd=host) == 0
+    set_title(host, title)
+    commit_all(host, f"title {title}")
+    return bare, before
+
+
+def test_the_pre_push_hook_shares_the_base_with_the_branch_push(
+    pushed_repo: tuple[Path, int], sandbox_env: Any, run_cli: RunCli
+) -> None:
+    host, pk = pushed_repo
+    bare, before = _hooked_commit(host, run_cli, "Sent By The Hook")
+    _git_push(host)
     assert sandbox_env.get_challenge(pk)["title"] == "Sent By The Hook"
+    log = host / ".git" / "evalai-mirror" / "share.log"
+    _until(lambda: git(bare, "rev-parse", REF).strip() != before and not log.exists(),
+           "the background share")  # it ends by removing its (empty) log
     after = git(bare, "rev-parse", REF).strip()
-    assert after != before and git(bare, "rev-parse", f"{REF}^").strip() == before
+    assert git(bare, "rev-parse", f"{REF}^").strip() == before
     assert shared_state(bare)["base"]["title"] == "Sent By The Hook"
+    message = git(bare, "log", "-1", "--format=%s", REF)
+    assert "(push --hook pre-push)" in message, message
+    assert git(host, "rev-parse", REF).strip() == after  # this clone's copy follows
+
+
+def test_on_a_ci_runner_the_hook_shares_before_git_goes_on(
+    pushed_repo: tuple[Path, int], sandbox_env: Any, run_cli: RunCli
+) -> None:
+    host, _pk = pushed_repo
+    bare, before = _hooked_commit(host, run_cli, "Sent From CI")
+    _git_push(host, ci=True)
+    # no waiting: a runner may stop what a step leaves running
+    assert git(bare, "rev-parse", REF).strip() != before
+    assert shared_state(bare)["base"]["title"] == "Sent From CI"
+
+
+def test_a_background_share_that_failed_is_done_in_the_foreground_next_time(
+    pushed_repo: tuple[Path, int], sandbox_env: Any, run_cli: RunCli
+) -> None:
+    host, _pk = pushed_repo
+    bare, before = _hooked_commit(host, run_cli, "Shared Later")
+    refuse = bare / "hooks" / "pre-receive"  # the remote turns the shared ref away, once
+    refuse.write_text(
+        "#!/bin/sh\n"
+        "while read -r old new ref; do\n"
+        '  case "$ref" in refs/evalai-mirror/*) echo "not today" >&2; exit 1;; esac\n'
+        "done\n"
+    )
+    refuse.chmod(0o755)
+    quiet = _git_push(host)
+    assert "shared sync state" not in quiet.stderr  # the trouble happened in the background
+    log = host / ".git" / "evalai-mirror" / "share.log"
+    _until(lambda: log.exists() and "shared sync state was not pushed" in log.read_text(),
+           "the background share's warning")
+    assert git(bare, "rev-parse", REF).strip() == before
+
+    refuse.unlink()
+    set_title(host, "Shared Now")
+    commit_all(host, "retitle again")
+    _git_push(host)
+    # in the foreground this time: done when git push returns, and the log is gone
+    assert shared_state(bare)["base"]["title"] == "Shared Now"
+    assert not log.exists()
 
 
 def test_an_unreachable_remote_is_a_warning_and_the_next_push_shares(

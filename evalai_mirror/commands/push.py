@@ -304,6 +304,7 @@ def _push_one(args: argparse.Namespace, target: Target, hook: str | None) -> Non
                 dry_run=args.dry_run,
                 from_worktree=args.worktree,
                 command=f"push --hook {hook}" if hook else "push",
+                share_later=hook is not None,
             )
         except (UnreachableError, ThrottledError) as exc:
             if not args.dry_run:
