@@ -478,6 +478,9 @@ class GitRepo:
             return found
         if rev in self._commits:
             return rev
+        if _SHA.match(rev) and rev == self.head_sha():  # a hook's pushed commit, mostly
+            self._commits.add(rev)
+            return rev
         status, out, _ = self._run("rev-parse", "-q", "--verify", f"{rev}^{{commit}}")
         if status != 0:
             raise GitError(

@@ -35,6 +35,7 @@ from evalai_mirror.errors import (
 from evalai_mirror.fetch import ALL_READS, IdCache
 from evalai_mirror.fetch import Remote as Remote
 from evalai_mirror.fetch import fetch_remote as fetch_remote
+from evalai_mirror.leaks import tracked_token_files, warn_token_leak
 from evalai_mirror.merge import MISSING, FieldResult, FieldState, MergeResult, merge, same
 from evalai_mirror.source import FileSource, ReadOnce, WorkTreeSource
 from evalai_mirror.state import BranchState, LogEntry, StateStore, move_base, now_iso
@@ -200,8 +201,6 @@ def open_context(
 
 def warn_token_leaks(settings: Settings, repo: GitRepo) -> None:
     """Say loudly, on every sync, when a real token sits in a file git tracks."""
-    from evalai_mirror.checks import tracked_token_files, warn_token_leak
-
     for rel in tracked_token_files(settings, repo):
         warn_token_leak(rel)
 

@@ -183,7 +183,7 @@ def _workflow_step(ctx: Context, args: argparse.Namespace, asking: bool) -> bool
 
 def _token_step(ctx: Context) -> None:
     """What to do about a real token in a tracked file (never the token itself)."""
-    from evalai_mirror.checks import leak_warning, tracked_token_files
+    from evalai_mirror.leaks import leak_warning, tracked_token_files
 
     leaks = tracked_token_files(ctx.settings, ctx.repo)
     if not leaks:

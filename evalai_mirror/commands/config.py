@@ -14,8 +14,8 @@ from typing import Any
 
 from evalai_mirror import settings as settings_mod
 from evalai_mirror import ui
-from evalai_mirror.checks import tracked_token_files, warn_token_leak
 from evalai_mirror.errors import GitError, MirrorError
+from evalai_mirror.leaks import tracked_token_files, warn_token_leak
 from evalai_mirror.settings import Settings
 
 
