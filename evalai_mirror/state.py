@@ -67,7 +67,9 @@ class BranchState:
     shared: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The state as JSON values: the object's own, not copies (serialize them, do not
+        change them)."""
+        return {spec.name: getattr(self, spec.name) for spec in fields(self)}
 
     @classmethod
     def from_json(cls, data: Any, *, where: str) -> BranchState:
@@ -142,8 +144,21 @@ def stamp(old: BranchState | None, new: BranchState) -> None:
             new.moved[key] = when
 
 
+_PLAIN = (str, int, bool, type(None))
+
+
 def same_json(a: Any, b: Any) -> bool:
-    """Whether two JSON values are the same (key order aside)."""
+    """Whether two JSON values are the same (key order aside): the same text once serialized,
+    with anything else (a date) as its ``str``.  Values of one plain type, and dicts and lists
+    of them, are compared as they are (most comparisons: every field of every save)."""
+    kind = type(a)
+    if kind is type(b):
+        if kind in _PLAIN:
+            return bool(a == b)
+        if kind is dict and a.keys() == b.keys():
+            return all(same_json(a[key], b[key]) for key in a)
+        if kind is list and len(a) == len(b):
+            return all(same_json(x, y) for x, y in zip(a, b, strict=True))
     return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
 
 

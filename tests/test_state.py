@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from evalai_mirror.errors import StateError
 from evalai_mirror.git import GitRepo
-from evalai_mirror.state import BranchState, LogEntry, StateStore, now_iso
+from evalai_mirror.state import BranchState, LogEntry, StateStore, now_iso, same_json
 
 
 @pytest.fixture
@@ -171,3 +172,14 @@ def test_corrupt_log_lines_are_skipped_with_a_warning(
     assert f"{store.log_path}:2:" in err and f"{store.log_path}:3:" in err
     assert f"{store.log_path}:4:" in err and f"{store.log_path}:5:" in err
     assert err.count("skipped an unreadable log line") == 4
+
+
+def test_same_json_is_equality_of_the_serialized_values() -> None:
+    assert same_json({"a": [1, "x", None], "b": True}, {"b": True, "a": [1, "x", None]})
+    assert not same_json(1, 1.0) and not same_json(True, 1) and not same_json(0, False)
+    assert not same_json({"a": [1, 2]}, {"a": [1, 2.0]})  # deep inside, still not the same
+    assert not same_json([1, 2], [1, 2, 3]) and not same_json({"a": 1}, {"a": 1, "b": 2})
+    assert same_json(date(2026, 12, 4), "2026-12-04")  # serialized as its str
+    assert same_json({"end": [date(2026, 12, 4)]}, {"end": ["2026-12-04"]})
+    assert same_json({1: "x"}, {"1": "x"})  # JSON keys are text
+    assert same_json(float("nan"), float("nan"))  # both serialize as NaN
