@@ -28,7 +28,7 @@ from evalai_mirror.settings import Connection
 if TYPE_CHECKING:
     import requests
 
-    from evalai_mirror.http import Response
+    from evalai_mirror.http import Response, Started
 
 T = TypeVar("T")
 CONNECT_TIMEOUT = 5.0
@@ -84,6 +84,7 @@ class EvalAIClient:
             else None
         )
         self._requests: requests.Session | None = None
+        self._ahead: dict[int, Started] = {}  # read_ahead's GETs, answers not read yet
 
     @property
     def _session(self) -> requests.Session:
@@ -102,6 +103,9 @@ class EvalAIClient:
         self.close()
 
     def close(self) -> None:
+        for started in self._ahead.values():
+            started.close()
+        self._ahead.clear()
         if self._direct is not None:
             self._direct.close()
         if self._requests is not None:
@@ -138,7 +142,26 @@ class EvalAIClient:
         return max(found, key=lambda c: int(c.get("id") or 0))
 
     def get_challenge(self, pk: int) -> dict[str, Any]:
-        return self._object("GET", f"{self._team_challenges()}/{int(pk)}", answers.challenge)
+        path = f"{self._team_challenges()}/{int(pk)}"
+        return self._object("GET", path, answers.challenge, first=self._ahead.pop(int(pk), None))
+
+    def read_ahead(self, pk: int) -> None:
+        """Send the GET of challenge ``pk`` now and read its answer later: EvalAI works on it
+        while this process goes on (a push checks the commit meanwhile), and the next
+        :meth:`get_challenge` of ``pk`` reads it as its first attempt.  A GET changes nothing
+        on EvalAI; one nobody reads is dropped with the client.  Where it cannot be sent now
+        (a proxy, no connection), the GET is sent as usual when asked for."""
+        from evalai_mirror.http import NoAnswer
+
+        pk = int(pk)
+        if self._direct is None or pk in self._ahead:
+            return
+        try:
+            self._ahead[pk] = self._direct.start(
+                "GET", f"{self._team_challenges()}/{pk}", timeout=self.timeout
+            )
+        except NoAnswer:
+            pass
 
     def patch_challenge(self, pk: int, fields: dict[str, Any]) -> dict[str, Any]:
         path = f"{self._team_challenges()}/{int(pk)}"
@@ -306,9 +329,11 @@ class EvalAIClient:
         check: Callable[[dict[str, Any], str], dict[str, Any]],
         *,
         json_body: dict[str, Any] | None = None,
+        first: Started | None = None,
     ) -> dict[str, Any]:
-        """The object EvalAI answered, its shape checked by ``check`` (``answers.py``)."""
-        _, body = self._request(method, path, json_body=json_body)
+        """The object EvalAI answered, its shape checked by ``check`` (``answers.py``);
+        ``first``: the request already sent (:meth:`read_ahead`)."""
+        _, body = self._request(method, path, json_body=json_body, first=first)
         if not isinstance(body, dict):
             raise self._shape_error(method, path, "an object")
         return check(body, f"{method} {path}")
@@ -360,11 +385,13 @@ class EvalAIClient:
         body: Any = None,
         headers: dict[str, str] | None = None,
         read_timeout: float | None = None,
+        first: Started | None = None,
     ) -> tuple[int, Any]:
         """(status, parsed JSON) of a 2xx answer; every other outcome raises.  ``body`` is
-        sent as it is (a file-like one is streamed), with ``headers``."""
+        sent as it is (a file-like one is streamed), with ``headers``.  ``first``: the first
+        attempt, already sent (its answer is read as that attempt's)."""
         if self._direct is not None and body is None:
-            return self._request_direct(method, path, json_body)
+            return self._request_direct(method, path, json_body, first)
         import requests
 
         from evalai_mirror.http import send
@@ -400,7 +427,8 @@ class EvalAIClient:
         return response.status_code, self._parse(method, path, response)
 
     def _request_direct(
-        self, method: str, path: str, json_body: dict[str, Any] | None
+        self, method: str, path: str, json_body: dict[str, Any] | None,
+        first: Started | None = None,
     ) -> tuple[int, Any]:
         """:meth:`_request` over :class:`~evalai_mirror.http.DirectSession`, the body encoded
         as ``requests`` encodes ``json=``."""
@@ -415,6 +443,10 @@ class EvalAIClient:
         sent = len(body) if body is not None else 0
 
         def attempt() -> Answer:
+            nonlocal first
+            if first is not None:
+                sent_before, first = first, None
+                return sent_before.answer()
             return direct.request(
                 method, path, body=body, timeout=self.timeout,
                 content_type=None if body is None else "application/json",

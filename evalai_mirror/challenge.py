@@ -41,6 +41,10 @@ _STRUCTURE_KEYS = frozenset(
      "evaluation_script"}
 )
 _MISSING_FILE = hashlib.sha256(b"\0evalai-mirror: no such file").hexdigest()
+# Top-level config keys whose value EvalAI's challenge GET returns (and only that GET).
+_CHALLENGE_GET_KEYS = frozenset(
+    name for name, spec in cat.fields(Scope.CHALLENGE).items() if spec.read is cat.Read.CHALLENGE
+)
 
 
 # --------------------------------------------------------------------------- keys
@@ -101,6 +105,28 @@ def zip_sets(key: str, local: LocalChallenge) -> bool:
     if spec is None or spec.zip_sets is cat.ZipSets.NEVER:
         return False
     return spec.zip_sets is cat.ZipSets.ALWAYS or key in local.explicit
+
+
+def top_level_blocks(text: str) -> dict[str, str]:
+    """The config's text cut at its top-level keys, read as lines (no YAML): {key: its
+    lines}; comment and blank lines go with the key above them ("" before the first)."""
+    blocks: dict[str, list[str]] = {}
+    key = ""
+    for line in text.splitlines():
+        if line[:1] not in ("", " ", "\t", "#", "-", ".") and ":" in line:
+            key = line.split(":", 1)[0].strip().strip("'\"")
+        blocks.setdefault(key, []).append(line)
+    return {name: "\n".join(lines) for name, lines in blocks.items()}
+
+
+def edits_only_challenge_keys(before: str, after: str) -> bool:
+    """Whether the config text ``after`` differs from ``before`` only in top-level keys that
+    EvalAI's challenge GET returns (and in at least one): a guess, made without YAML, that a
+    push of ``after`` reads the challenge and nothing else.  A wrong guess costs time or one
+    GET, never a wrong result."""
+    old, new = top_level_blocks(before), top_level_blocks(after)
+    changed = {key for key in old.keys() | new.keys() if old.get(key) != new.get(key)}
+    return bool(changed) and changed <= _CHALLENGE_GET_KEYS
 
 
 def field_read(key: str) -> cat.Read | None:

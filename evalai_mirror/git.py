@@ -108,10 +108,20 @@ class _Blobs:
         self._lock = threading.Lock()  # one question and its answer at a time
 
     def read(self, sha: str) -> bytes:
-        with self._lock:
-            return self._read(sha)
+        found = self.find(sha)
+        if found is None:
+            raise GitError(
+                f"cannot read object {sha[:12]} from the repository at {self._root} (missing)",
+                hint="check the repository with `git fsck`",
+            )
+        return found
 
-    def _read(self, sha: str) -> bytes:
+    def find(self, name: str) -> bytes | None:
+        """The blob ``name`` (an id, or ``<commit>:<path>``) names; None when there is none."""
+        with self._lock:
+            return self._read(name)
+
+    def _read(self, name: str) -> bytes | None:
         proc = self._proc
         if proc is None:
             try:
@@ -126,18 +136,22 @@ class _Blobs:
         stdin, stdout = proc.stdin, proc.stdout
         assert stdin is not None and stdout is not None
         try:
-            stdin.write(sha.encode("ascii") + b"\n")
+            stdin.write(name.encode("utf-8") + b"\n")
             stdin.flush()
             header = stdout.readline().split()
-            if len(header) != 3 or header[1] == b"missing":
+            if header[-1:] in ([b"missing"], [b"ambiguous"]):
+                return None
+            if len(header) != 3:
                 raise OSError(f"git cat-file answered {b' '.join(header)!r}")
             data = _read_exactly(stdout, int(header[2]))
             stdout.read(1)  # the newline after the contents
+            if header[1] != b"blob":
+                return None  # a folder, or a submodule's commit: not a file
         except (OSError, ValueError) as exc:
             self._proc = None
             _end(proc)
             raise GitError(
-                f"cannot read object {sha[:12]} from the repository at {self._root} ({exc})",
+                f"cannot read object {name[:12]} from the repository at {self._root} ({exc})",
                 hint="check the repository with `git fsck`",
             ) from exc
         return data
@@ -263,6 +277,16 @@ class CommitSource:
     def read(self, path: str) -> bytes | None:
         blob_id = self._blob(path)
         return None if blob_id is None else self._data(blob_id)
+
+    def read_in(self, commit: str, path: str) -> bytes | None:
+        """The file ``path`` as commit ``commit`` holds it (read by this source's git process,
+        to compare with another commit); None when that commit or file is not here."""
+        from evalai_mirror.source import normalise
+
+        norm = normalise(path)
+        if norm is None or not _SHA.match(commit) or "\n" in norm:
+            return None
+        return self._blobs.find(f"{commit}:{norm}")
 
     def is_file(self, path: str) -> bool:
         return self._blob(path) is not None

@@ -236,27 +236,35 @@ class DirectSession:
                 content_type: str | None = None, timeout: tuple[float, float]) -> Answer:
         """Send one request (``path`` below the base URL, query included) and read the whole
         answer; :class:`Dropped` or :class:`NoAnswer` when there is none."""
+        return self.start(method, path, body=body, content_type=content_type,
+                          timeout=timeout).answer()
+
+    def start(self, method: str, path: str, *, body: bytes | None = None,
+              content_type: str | None = None, timeout: tuple[float, float]) -> Started:
+        """Send one request now and leave its answer to be read by :meth:`Started.answer`
+        (the server works on it meanwhile); :class:`Dropped` when it cannot be sent."""
         headers = dict(self._headers)
         if content_type is not None:
             headers["Content-Type"] = content_type
         conn = self._connection(timeout)
         try:
             conn.request(method, self._prefix + path, body=body, headers=headers)
-            response = conn.getresponse()
-            content = response.read()
         except TimeoutError as exc:
             conn.close()
             raise NoAnswer("read timed out", timeout="read") from exc
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
             raise Dropped(_reason(exc)) from exc
+        return Started(self, conn)
+
+    def give_back(self, conn: http.client.HTTPConnection,
+                  response: http.client.HTTPResponse) -> None:
+        """Keep ``conn``, its answer read, for the next request, unless the answer closed it."""
         if response.will_close:
             conn.close()
         else:
             with self._lock:
                 self._idle.append(conn)
-        headers = {name.lower(): value for name, value in response.getheaders()}
-        return Answer(response.status, response.reason, headers, content)
 
     def _connection(self, timeout: tuple[float, float]) -> http.client.HTTPConnection:
         while True:
@@ -286,6 +294,34 @@ class DirectSession:
         assert conn.sock is not None
         conn.sock.settimeout(timeout[1])
         return conn
+
+
+class Started:
+    """A request :meth:`DirectSession.start` sent, its answer not read yet."""
+
+    def __init__(self, session: DirectSession, conn: http.client.HTTPConnection) -> None:
+        self._session = session
+        self._conn = conn
+
+    def answer(self) -> Answer:
+        """Read the whole answer; :class:`Dropped` or :class:`NoAnswer` when there is none."""
+        conn = self._conn
+        try:
+            response = conn.getresponse()
+            content = response.read()
+        except TimeoutError as exc:
+            conn.close()
+            raise NoAnswer("read timed out", timeout="read") from exc
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            raise Dropped(_reason(exc)) from exc
+        self._session.give_back(conn, response)
+        headers = {name.lower(): value for name, value in response.getheaders()}
+        return Answer(response.status, response.reason, headers, content)
+
+    def close(self) -> None:
+        """Drop the request's connection, its answer unread."""
+        self._conn.close()
 
 
 def _closed_by_server(sock: socket.socket) -> bool:

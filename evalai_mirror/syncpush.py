@@ -170,10 +170,12 @@ def _push(
     from_worktree: bool,
     command: str,
 ) -> PushReport:
-    from evalai_mirror.validate import summary, validate_source
-
     ctx.prefetch_state()  # the shared base comes in while the commit is read and checked
     committed = None if from_worktree else ctx.repo.commit_source(rev)
+    if committed is not None:
+        _read_ahead(ctx, committed)
+    from evalai_mirror.validate import summary, validate_source
+
     source: FileSource = worktree(ctx) if committed is None else committed
     commit = None if committed is None else committed.sha
     problems = validate_source(source, ctx.config_path)
@@ -290,6 +292,28 @@ def _push(
             )
             _log(ctx, "push", pk, report.fields or structural, commit, command, detail)
         return report
+
+
+def _read_ahead(ctx: Context, committed: CommitSource) -> None:
+    """Send the challenge's GET before the commit is checked, so that EvalAI answers while it
+    is, when the config changed since the last push only in keys that GET returns (a title, a
+    date...): the push reads it then, and that alone.  A commit that turns out invalid has
+    then sent a GET, which changes nothing; one that needs other GETs sends them as usual."""
+    known = ctx.store.load(ctx.branch)
+    if known is None or not known.challenge_pk or not known.last_push_commit:
+        return
+    if known.last_push_commit == committed.sha:
+        return
+    after = committed.read(ctx.config_path)
+    before = committed.read_in(known.last_push_commit, ctx.config_path)
+    if after is None or before is None:
+        return
+    text = [data.decode("utf-8", "replace") for data in (before, after)]
+    if model.edits_only_challenge_keys(*text):
+        try:
+            ctx.client.read_ahead(known.challenge_pk)
+        except MirrorError:  # no token, say: the push says so where it always did
+            pass
 
 
 def push_reads(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +127,39 @@ def test_patch_challenge_and_phase(created: tuple[Any, int]) -> None:
         body = client.patch_phase(pk, phase_pk, {"max_submissions_per_day": 7})
         assert body["max_submissions_per_day"] == 7
         assert client.get_phase(pk, phase_pk)["max_submissions_per_day"] == 7
+
+
+def test_a_challenge_read_ahead_is_answered_before_it_is_asked_for(
+    created: tuple[Any, int],
+) -> None:
+    sandbox, pk = created
+    sandbox.clear_requests()
+    with _client(sandbox) as client:
+        client.read_ahead(pk)
+        client.read_ahead(pk)  # once is enough
+        deadline = time.monotonic() + 10
+        while not _requests(sandbox, "GET", rf"/challenge/{pk}$"):  # EvalAI answered it
+            assert time.monotonic() < deadline, "the GET read ahead never reached EvalAI"
+            time.sleep(0.01)
+        sandbox.edit_challenge(pk, title="Edited After The Answer")
+        assert client.get_challenge(pk)["title"] != "Edited After The Answer"  # the early answer
+        assert client.get_challenge(pk)["title"] == "Edited After The Answer"  # then as usual
+        assert client.stats.requests == 2
+    assert len(_requests(sandbox, "GET", rf"/challenge/{pk}$")) == 2
+
+
+def test_a_read_ahead_that_fails_is_retried_and_one_never_read_is_dropped(
+    created: tuple[Any, int],
+) -> None:
+    sandbox, pk = created
+    sandbox.add_fault("GET", rf"/challenge/{pk}$", "drop", count=1)
+    with _client(sandbox) as client:
+        client.read_ahead(pk)
+        assert client.get_challenge(pk)["id"] == pk  # the dropped GET is sent again
+    with _client(sandbox) as client:
+        client.read_ahead(pk)  # never read: closing the client drops it
+    with _client(sandbox) as client:
+        assert client.get_challenge(pk)["id"] == pk
 
 
 def test_field_errors_are_one_readable_line(created: tuple[Any, int]) -> None:

@@ -469,3 +469,22 @@ def test_merge_states_over_real_snapshots() -> None:
     requests, zip_only = plan_requests(1, result.to_remote, result.to_remote, Pks({"dev": 1}))
     assert [(r.write, r.body) for r in requests] == [(cat.Write.PHASE, {"max_submissions": 60})]
     assert zip_only == []
+
+
+def test_edits_only_challenge_keys_reads_the_config_text_by_top_level_key() -> None:
+    before = (
+        "# a challenge\ntitle: Old\nstart_date: 2026-01-01 00:00:00\n"
+        "challenge_phases:\n  - id: 1\n    name: Dev\n\n# the end\n"
+    )
+    assert ch.top_level_blocks(before)["challenge_phases"] == (
+        "challenge_phases:\n  - id: 1\n    name: Dev\n\n# the end"
+    )
+    assert ch.edits_only_challenge_keys(before, before.replace("Old", "New"))
+    assert ch.edits_only_challenge_keys(before, before + "max_team_members: 3\n")  # a new key
+    assert ch.edits_only_challenge_keys(before, before.replace("title: Old", "'title': New"))
+    assert not ch.edits_only_challenge_keys(before, before)  # nothing to read
+    assert not ch.edits_only_challenge_keys(before, before.replace("Dev", "Development"))
+    both = before.replace("Old", "New").replace("Dev", "Development")
+    assert not ch.edits_only_challenge_keys(before, both)  # a phase too: not the challenge alone
+    assert not ch.edits_only_challenge_keys(before, "# a comment\n" + before)  # no key
+    assert not ch.edits_only_challenge_keys(before, before + "image: logo.png\n")  # no field

@@ -225,6 +225,23 @@ def test_push_ref_tells_an_overtaken_ref_from_a_remote_that_says_no(
     assert git(bare, "rev-parse", ref).strip() == second
 
 
+def test_a_commit_source_reads_a_file_as_another_commit_holds_it(challenge_repo: Path) -> None:
+    repo = GitRepo.open(challenge_repo)
+    first = repo.resolve("HEAD")
+    config = challenge_repo / "challenge_config.yaml"
+    old = config.read_bytes()
+    config.write_bytes(old + b"# later\n")
+    source = repo.commit_source(repo.commit_paths(["challenge_config.yaml"], "later"))
+    assert source.read("challenge_config.yaml") == old + b"# later\n"
+    assert source.read_in(first, "challenge_config.yaml") == old
+    assert source.read_in(first, "./challenge_config.yaml") == old
+    assert source.read_in(first, "templates") is None  # a folder is no file
+    assert source.read_in(first, "no-such-file.yaml") is None
+    assert source.read_in("0" * 40, "challenge_config.yaml") is None  # a commit not here
+    assert source.read_in("HEAD", "challenge_config.yaml") is None  # commits by id only
+    assert source.read("challenge_config.yaml") == old + b"# later\n"  # still reading
+
+
 def test_hooks_dir_and_config(challenge_repo: Path) -> None:
     repo = GitRepo.open(challenge_repo)
     assert repo.hooks_dir() == (challenge_repo / ".git" / "hooks").resolve()

@@ -309,6 +309,29 @@ def test_an_invalid_config_is_a_readable_error_and_sends_nothing(
     assert sandbox_env.requests() == []
 
 
+def test_a_push_asks_for_the_challenge_while_it_checks_a_challenge_level_edit(
+    cli: Cli, sandbox_env: Any, challenge_repo: Path, created: int
+) -> None:
+    """Only challenge-level keys changed since the last push: the challenge's GET is sent
+    before the commit is checked.  An invalid commit then changes nothing: that GET is all
+    it sent.  An edit elsewhere in the config reads nothing ahead."""
+    config = challenge_repo / "challenge_config.yaml"
+    config.write_text(config.read_text() + "max_team_members: many\n")
+    commit_all(challenge_repo, "not a number")
+    code, _out, err = cli("push")
+    assert code == 1 and "is not a valid challenge" in err
+    path = f"/api/challenges/challenge_host_team/{sandbox_env.team_pk}/challenge/{created}"
+    assert [(r.method, r.path) for r in sandbox_env.requests()] == [("GET", path)]
+
+    git(challenge_repo, "reset", "-q", "--hard", "HEAD~1")
+    config.write_text(config.read_text().replace("codename: dev", "codename: test", 1))
+    commit_all(challenge_repo, "duplicate codename")
+    sandbox_env.clear_requests()
+    code, _out, err = cli("push")
+    assert code == 1 and "is not a valid challenge" in err
+    assert sandbox_env.requests() == []
+
+
 def test_evalai_errors_are_readable_text(
     cli: Cli, sandbox_env: Any, challenge_repo: Path, created: int
 ) -> None:
