@@ -647,6 +647,9 @@ class StatusReport:
     comparison: Comparison | None
     remote_error: str | None = None
     remote_missing: bool = False  # EvalAI has no challenge for this repository yet
+    # HEAD's side, when the working copy's challenge files are not HEAD's (what is not
+    # committed yet); None when they are the same, or HEAD cannot be read
+    committed: model.LocalChallenge | None = None
 
     @property
     def rows(self) -> list[FieldResult]:
@@ -726,10 +729,14 @@ def status(ctx: Context) -> StatusReport:
     # The working copy is read while EvalAI answers (the GETs change nothing); a broken
     # config is still the error said first.
     known = pk
+
+    def here() -> model.LocalChallenge:
+        local = read_source(source, ctx.config_path)
+        report.committed = committed_side(ctx, local)
+        return local
+
     try:
-        answers: list[Any] = at_once(
-            [lambda: read_source(source, ctx.config_path), lambda: read_evalai(ctx, known)]
-        )
+        answers: list[Any] = at_once([here, lambda: read_evalai(ctx, known)])
         state = report.state = ctx.load_state()
         named = find_pk(ctx, state)
         if named is not None and named != pk:  # the shared base names another challenge
@@ -745,6 +752,20 @@ def status(ctx: Context) -> StatusReport:
     remote: Remote = answers[1]
     report.comparison = compare(state, local, remote, behind=behind(ctx, state, local, None))
     return report
+
+
+def committed_side(ctx: Context, local: model.LocalChallenge) -> model.LocalChallenge | None:
+    """HEAD's side when the working copy's challenge files (those ``local`` was read from)
+    are not HEAD's; None when each is as HEAD has it, or HEAD cannot be read."""
+    try:
+        committed = ctx.repo.commit_source("HEAD")
+        here = WorkTreeSource(ctx.repo.root)
+        files = sorted(local.files())
+        if files and all(here.file_id(f) == committed.file_id(f) for f in files):
+            return None
+        return read_source(committed, ctx.config_path)
+    except MirrorError:
+        return None
 
 
 # --------------------------------------------------------------------------- resolve

@@ -126,31 +126,15 @@ def json_value(value: Any) -> Any:
     return None if value is MISSING else value
 
 
-def uncommitted_keys(
-    ctx: sync.Context, results: Iterable[FieldResult], files: Iterable[str] = ()
-) -> set[str]:
-    """Keys whose working-copy value is not what HEAD commits (edited, not committed yet).
-    ``files`` are the files the working copy's values were read from: when HEAD has each of
-    them as it is, nothing is uncommitted and HEAD's config is not read at all."""
-    from evalai_mirror import sync as sync_mod
-    from evalai_mirror.errors import MirrorError
-    from evalai_mirror.source import WorkTreeSource
-
-    try:
-        committed = ctx.repo.commit_source("HEAD")
-        here = WorkTreeSource(ctx.repo.root)
-        wanted = sorted(files)
-        if wanted and all(here.file_id(f) == committed.file_id(f) for f in wanted):
-            return set()
-        head = sync_mod.read_source(committed, ctx.config_path)
-    except MirrorError:
+def uncommitted_keys(report: sync.StatusReport) -> set[str]:
+    """Keys whose working-copy value is not what HEAD commits (edited, not committed yet)."""
+    head = report.committed
+    if head is None:
         return set()
-    out = set()
-    for res in results:
-        committed = head.fields.get(res.key, MISSING)
-        if res.local is not MISSING and committed != res.local:
-            out.add(res.key)
-    return out
+    return {
+        res.key for res in report.rows
+        if res.local is not MISSING and head.fields.get(res.key, MISSING) != res.local
+    }
 
 
 # --------------------------------------------------------------------------- the report
@@ -347,11 +331,7 @@ def run(args: argparse.Namespace) -> int:
     ctx = sync.open_context(args)
     try:
         report = sync.status(ctx)
-        uncommitted = (
-            uncommitted_keys(ctx, report.rows, report.comparison.local.files())
-            if report.comparison
-            else set()
-        )
+        uncommitted = uncommitted_keys(report)
     finally:
         ctx.close()
     code = exit_code_of(report)
