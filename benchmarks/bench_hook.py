@@ -14,9 +14,9 @@ floor is its GETs alone.  Every round measures each command and its floor one af
 each command within 0.1 s of its floor.
 
 The hook's push is run as git runs it (the remote's name and URL as arguments, the pushed ref on
-stdin); it shares the base from a process it leaves running, which the benchmark lets finish
-before it measures anything else.  A push typed by hand shares the base before it returns (a
-``git push`` of ``refs/evalai-mirror/<branch>`` to the benchmark's bare origin).
+stdin).  Both pushes share the base (a ``git push`` of ``refs/evalai-mirror/<branch>`` to the
+benchmark's bare origin) from a process they leave running, which the benchmark lets finish
+before it measures anything else.
 
 Two servers, one after the other:
 
@@ -165,12 +165,15 @@ class Bench:
 
     def process(self, command: str) -> float:
         ok = (0, 2) if command == "status" else (0,)  # status: 2 means drift
-        return self.run(sys.executable, "-m", "evalai_mirror", command, ok=ok)
+        seconds = self.run(sys.executable, "-m", "evalai_mirror", command, ok=ok)
+        if command == "push":
+            self.wait_for_share(git(self.repo, "rev-parse", "HEAD").strip())
+        return seconds
 
     def pre_push_hook(self) -> float:
         """The pre-push hook's command as git runs it: the remote's name and URL as arguments,
-        the pushed ref on stdin.  It shares the base in a process of its own, which is let
-        finish before anything else is measured (it would share the CPU with it)."""
+        the pushed ref on stdin.  Like a typed push, it shares the base in a process of its
+        own, which is let finish before anything else is measured (it would share the CPU)."""
         head = git(self.repo, "rev-parse", "HEAD").strip()
         url = git(self.repo, "remote", "get-url", "origin").strip()
         line = f"refs/heads/challenge {head} refs/heads/challenge {'0' * 40}\n"

@@ -2,10 +2,11 @@
 process of its own, as git runs ``gc --auto`` in the background, so that the ``git push``
 waiting on a hook is not held up by it.
 
-Used for one thing: sharing the base a hook push moved (``evalai-mirror share``, a ``git push``
-of ``refs/evalai-mirror/<branch>``: one more round trip to GitHub).  What the command prints
-goes to a log file in the state folder, since the terminal has moved on.  On a CI runner
-(which may stop leftover processes when its job ends) the command runs here and now instead.
+Used for one thing: sharing the base a push moved (``evalai-mirror share``, a ``git push`` of
+``refs/evalai-mirror/<branch>``: one more round trip to GitHub).  What the command prints goes
+to a log file in the state folder, since the terminal has moved on.  On a CI runner (which may
+stop leftover processes when its job ends), or with ``EVALAI_MIRROR_FOREGROUND=1``, the caller
+does the work here and now instead.
 """
 
 from __future__ import annotations
@@ -15,11 +16,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+FOREGROUND = "EVALAI_MIRROR_FOREGROUND"
+"""Set to 1, evalai-mirror leaves nothing running after a command (a script that deletes the
+repository next, a demo)."""
+
 
 def can_detach() -> bool:
     """Whether :func:`start_detached` leaves the work to another process: not on a CI runner
-    (``CI`` set, as GitHub Actions, GitLab CI and the others set it)."""
-    return not os.environ.get("CI")
+    (``CI`` set, as GitHub Actions, GitLab CI and the others set it), nor with
+    :data:`FOREGROUND` set."""
+    return not os.environ.get("CI") and os.environ.get(FOREGROUND, "") in ("", "0")
 
 
 def start_detached(args: list[str], cwd: Path, log: Path) -> bool:

@@ -118,9 +118,10 @@ class Context:
 
     def publish_state_later(self, why: str) -> None:
         """:meth:`publish_state` in a process of its own (``evalai-mirror share``), so that a
-        hook returns to git without waiting on the remote a second time.  Here and now
-        instead when the last one reported trouble (its warning then shows, and the remote
-        may ask for a password), or on a CI runner."""
+        push returns once EvalAI has answered, without waiting on the git remote too (a hook's
+        ``git push`` waits on it already).  Here and now instead when the last one reported
+        trouble (its warning then shows, and the remote may ask for a password), on a CI
+        runner, or with ``EVALAI_MIRROR_FOREGROUND=1``."""
         if last_output(self.share_log):
             self.publish_state(why)
             return

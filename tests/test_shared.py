@@ -201,6 +201,34 @@ def test_on_a_ci_runner_the_hook_shares_before_git_goes_on(
     assert shared_state(bare)["base"]["title"] == "Sent From CI"
 
 
+def test_a_typed_push_shares_in_the_background_unless_told_to_wait(
+    pushed_repo: tuple[Path, int], sandbox_env: Any
+) -> None:
+    host, pk = pushed_repo
+    bare = bare_of(host)
+
+    def push(title: str, **extra: str) -> str:
+        before = git(bare, "rev-parse", REF).strip()
+        set_title(host, title)
+        commit_all(host, f"title {title}")
+        env = {k: v for k, v in os.environ.items() if k != "CI"}
+        proc = subprocess.run(
+            [sys.executable, "-m", "evalai_mirror", "push"], cwd=host,
+            env={**env, **extra}, capture_output=True, text=True, timeout=120, check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert sandbox_env.get_challenge(pk)["title"] == title
+        return before
+
+    before = push("Typed And Shared Later")
+    _until(lambda: shared_state(bare)["base"]["title"] == "Typed And Shared Later",
+           "the background share of a typed push")
+    assert git(bare, "rev-parse", f"{REF}^").strip() == before
+
+    push("Typed And Shared Now", EVALAI_MIRROR_FOREGROUND="1")
+    assert shared_state(bare)["base"]["title"] == "Typed And Shared Now"  # no waiting
+
+
 def test_a_background_share_that_failed_is_done_in_the_foreground_next_time(
     pushed_repo: tuple[Path, int], sandbox_env: Any, run_cli: RunCli
 ) -> None:

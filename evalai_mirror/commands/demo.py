@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from evalai_mirror import ui
+from evalai_mirror.detach import FOREGROUND
 from evalai_mirror.errors import MirrorError, SyncError
 
 if TYPE_CHECKING:
@@ -133,6 +134,9 @@ def run(args: argparse.Namespace) -> int:
             "GIT_COMMITTER_EMAIL": "demo@evalai-mirror.invalid",
             # the hooks call evalai-mirror: make sure it is this one
             "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
+            # the hooks share the base before they return: nothing is left running in a
+            # folder the demo deletes
+            FOREGROUND: "1",
         }
         ui.register_secret(sandbox.token)
         with _environment(env):

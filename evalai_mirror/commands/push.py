@@ -5,7 +5,9 @@ and untracked files never reach EvalAI (``--worktree`` is the exception ``watch 
 uses, and says so).  The three-way work is :func:`evalai_mirror.sync.push`; this module picks
 what to push (a revision, or the refs git or the pre-commit framework hand a hook), decides
 what a hook may let through, and prints one line per request that changes EvalAI (in a hook,
-one line in all, so that ``git push``'s output stays short).
+one line in all, so that ``git push``'s output stays short).  Once EvalAI has answered, the base
+the push moved is shared (``refs/evalai-mirror/<branch>``) by ``evalai-mirror share`` left
+running in the background, except on a CI runner (see :mod:`evalai_mirror.detach`).
 
 In a hook (``--hook pre-push`` / ``--hook post-commit``):
 
@@ -55,6 +57,12 @@ PC_REMOTE_BRANCH = "PRE_COMMIT_REMOTE_BRANCH"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = (
+        "Once EvalAI has answered, the base this push moved is shared on the git remote "
+        "(refs/evalai-mirror/<branch>) by `evalai-mirror share`, left running in the "
+        "background (its output in .git/evalai-mirror/share.log); on a CI runner (CI set) or "
+        "with EVALAI_MIRROR_FOREGROUND=1, before push returns."
+    )
     from evalai_mirror.settings import add_connection_arguments
 
     parser.add_argument(
@@ -304,7 +312,7 @@ def _push_one(args: argparse.Namespace, target: Target, hook: str | None) -> Non
                 dry_run=args.dry_run,
                 from_worktree=args.worktree,
                 command=f"push --hook {hook}" if hook else "push",
-                share_later=hook is not None,
+                share_later=True,  # EvalAI has answered: the person (or git) need not wait
             )
         except (UnreachableError, ThrottledError) as exc:
             if not args.dry_run:
