@@ -87,7 +87,7 @@ class Bench:
 
     def __init__(self, base: Path, server_env: dict[str, str], *, bytecode_cache: bool,
                  repository: str | None = None) -> None:
-        from evalai_mirror import sync
+        from evalai_mirror import sync, syncpush
 
         self.base = base
         home = base / "home"
@@ -110,7 +110,7 @@ class Bench:
         with self.cwd():
             ctx = sync.open_context(argparse.Namespace())
             try:
-                report = sync.push(ctx)  # creates the challenge (not measured)
+                report = syncpush.push(ctx)  # creates the challenge (not measured)
             finally:
                 ctx.close()
         assert report.pk is not None, report

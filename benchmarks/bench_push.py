@@ -2,7 +2,7 @@
 uploaded) for the same edit, on one sandbox in one run.
 
 Each round commits a new title and sends it both ways, end to end from the commit: ours is
-``sync.push`` (validate, read the commit, two GETs at once, one PATCH); the baseline is what
+``syncpush.push`` (validate, read the commit, two GETs at once, one PATCH); the baseline is what
 EvalAI-Starters' workflow does on a push (.github/workflows/validate-and-process.yml): its
 processing script runs twice, first as "Validate challenge" (the zip POSTed to
 validate_challenge_config), then as "Create or update challenge" (the zip POSTed to
@@ -59,12 +59,12 @@ def commit_title(repo: Path, title: str) -> None:
 
 def ours() -> tuple[int, int, float]:
     """(bytes sent, requests, seconds) of one push of HEAD through the sync engine."""
-    from evalai_mirror import sync
+    from evalai_mirror import sync, syncpush
 
     start = time.perf_counter()
     ctx = sync.open_context(argparse.Namespace())
     try:
-        report = sync.push(ctx)
+        report = syncpush.push(ctx)
         elapsed = time.perf_counter() - start
         assert report.action == "patched", report
         stats = ctx.client.stats
@@ -94,7 +94,7 @@ def requests_alone(pk: int, title: str) -> float:
 def starters(repo: Path) -> tuple[int, int, float]:
     """(bytes sent, requests, seconds) of the EvalAI-Starters way: zip HEAD and POST it to
     validate_challenge_config, then zip it again and POST it to create_or_update."""
-    from evalai_mirror import sync
+    from evalai_mirror import sync, syncpush
     from evalai_mirror.api import EvalAIClient
     from evalai_mirror.git import GitRepo
     from evalai_mirror.settings import resolve
@@ -116,7 +116,7 @@ def starters(repo: Path) -> tuple[int, int, float]:
     # Untimed: record what EvalAI now holds, so that the next PATCH round is not refused.
     ctx = sync.open_context(argparse.Namespace())
     try:
-        sync.push(ctx)
+        syncpush.push(ctx)
     finally:
         ctx.close()
     return figures
@@ -146,11 +146,11 @@ def main() -> int:
         prepare = grow_annotations(options.annotation_kb) if options.annotation_kb else None
         repo = make_repo(base, prepare)
         os.chdir(repo)
-        from evalai_mirror import sync
+        from evalai_mirror import sync, syncpush
 
         ctx = sync.open_context(argparse.Namespace())
         try:
-            pk = sync.push(ctx).pk  # the first push creates the challenge (not measured)
+            pk = syncpush.push(ctx).pk  # the first push creates the challenge (not measured)
             assert pk is not None
         finally:
             ctx.close()

@@ -108,7 +108,7 @@ def main() -> int:
     parser.add_argument("--idle", type=float, default=20.0, help="seconds of idle CPU sampling")
     opts = parser.parse_args()
 
-    from evalai_mirror import sync
+    from evalai_mirror import sync, syncpush
     from evalai_mirror.sandbox import SandboxServer
     from evalai_mirror.settings import DEFAULT_POLL_INTERVAL
     from evalai_mirror.watcher import TICK
@@ -129,7 +129,7 @@ def main() -> int:
         repo = make_repo(base)
         os.chdir(repo)
         ctx = sync.open_context(None)
-        pk = sync.push(ctx).pk
+        pk = syncpush.push(ctx).pk
         ctx.close()
         assert pk is not None
         pull_baseline = baseline_pull(sandbox, pk, repo, env, 3)

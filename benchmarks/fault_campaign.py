@@ -138,12 +138,12 @@ def open_ctx() -> Any:
 
 def plain_push() -> str | None:
     """A push with no faults scripted; None when it finished, else why not."""
-    from evalai_mirror import sync
+    from evalai_mirror import syncpush
     from evalai_mirror.errors import MirrorError
 
     ctx = open_ctx()
     try:
-        sync.push(ctx)
+        syncpush.push(ctx)
         state = ctx.store.load(ctx.branch)
         if state is not None and state.in_flight:
             return f"values left in flight: {sorted(state.in_flight)}"
@@ -155,7 +155,7 @@ def plain_push() -> str | None:
 
 
 def campaign(server: Any, pk: int, repo: Path, args: argparse.Namespace) -> int:
-    from evalai_mirror import sync
+    from evalai_mirror import sync, syncpush
     from evalai_mirror.errors import MirrorError
     from evalai_mirror.watcher import Watcher, WatchOptions
 
@@ -191,7 +191,7 @@ def campaign(server: Any, pk: int, repo: Path, args: argparse.Namespace) -> int:
                 try:
                     push_ctx = open_ctx()
                     try:
-                        sync.push(push_ctx)
+                        syncpush.push(push_ctx)
                     finally:
                         push_ctx.close()
                 except MirrorError:
@@ -270,11 +270,11 @@ def main() -> int:
             os.environ.update(server.env())
             repo = make_repo(base)
             os.chdir(repo)
-            from evalai_mirror import sync
+            from evalai_mirror import syncpush
 
             ctx = open_ctx()
             try:
-                created = sync.push(ctx)
+                created = syncpush.push(ctx)
             finally:
                 ctx.close()
             assert created.pk is not None

@@ -94,7 +94,7 @@ class ApiError(MirrorError):
         super().__init__(message, hint=hint)
         self.status = status
         self.body = body
-        # Set by a push that failed part-way (sync.PartialPush): what reached EvalAI.
+        # Set by a push that failed part-way (syncpush.PartialPush): what reached EvalAI.
         self.partial: Any = None
 
 

@@ -846,9 +846,3 @@ def resolve(ctx: Context, keys: Iterable[str] | None, take: Prefer) -> ResolveRe
         ctx.publish_state("resolve")
     return report
 
-
-# push lives in syncpush.py (this module would pass 600 lines); its names stay reachable here
-from evalai_mirror.syncpush import PartialPush as PartialPush  # noqa: E402
-from evalai_mirror.syncpush import PushReport as PushReport  # noqa: E402
-from evalai_mirror.syncpush import mark_pending as mark_pending  # noqa: E402
-from evalai_mirror.syncpush import push as push  # noqa: E402

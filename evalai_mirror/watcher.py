@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from evalai_mirror import sync, ui
+from evalai_mirror import sync, syncpush, ui
 from evalai_mirror.catalogue import POLL_READS, Read
 from evalai_mirror.errors import (
     ApiError,
@@ -287,7 +287,7 @@ class Watcher:
         if not pending or pending == self._refused_pending:
             return
         try:
-            report = sync.push(self.ctx, f"refs/heads/{self.ctx.branch}", command="watch")
+            report = syncpush.push(self.ctx, f"refs/heads/{self.ctx.branch}", command="watch")
         except (UnreachableError, ThrottledError):
             raise
         except MirrorError as exc:
@@ -299,7 +299,7 @@ class Watcher:
 
     def _push_worktree(self) -> None:
         try:
-            report = sync.push(self.ctx, from_worktree=True, command="watch")
+            report = syncpush.push(self.ctx, from_worktree=True, command="watch")
         except (UnreachableError, ThrottledError) as exc:
             self._push_retry = True
             self.warn(f"could not push the saved files ({exc}); will push when EvalAI answers")

@@ -37,7 +37,8 @@ def loaded_by(code: str, cwd: Path | None = None) -> set[str]:
 
 @pytest.mark.parametrize(
     "module", ["cli", "commands.push", "commands.status", "commands.pull", "commands.watch",
-               "commands.validate", "sync", "api", "git", "state", "validate"]
+               "commands.validate", "commands.share", "sync", "syncpush", "shared", "api", "git",
+               "state", "validate"]
 )
 def test_importing_the_hot_path_loads_no_heavy_library(module: str) -> None:
     found = loaded_by(f"import evalai_mirror.{module}") & set(HEAVY)

@@ -70,18 +70,18 @@ def test_a_push_cut_short_by_a_500_converges_with_plain_git_push(
 def test_a_patch_applied_whose_answer_was_lost_is_not_read_as_an_evalai_edit(
     kind: str, pushed_repo: tuple[Path, int], sandbox_env: Any
 ) -> None:
-    from evalai_mirror import sync
+    from evalai_mirror import sync, syncpush
     from evalai_mirror.api import EvalAIClient
     from evalai_mirror.errors import UnreachableError
 
     repo, pk = pushed_repo
     server = sandbox_env
 
-    def push() -> sync.PushReport:
+    def push() -> syncpush.PushReport:
         ctx = sync.open_context(None)
         ctx._client = EvalAIClient(ctx.settings.connection(), timeout=0.5)
         try:
-            return sync.push(ctx)
+            return syncpush.push(ctx)
         finally:
             ctx.close()
 

@@ -184,11 +184,11 @@ def test_pending_push_is_drift(
     run_cli: RunCli,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from evalai_mirror import sync
+    from evalai_mirror import sync, syncpush
 
     repo, _pk = pushed_repo
     ctx = sync.open_context(None)
-    sync.mark_pending(ctx, "0123456789abcdef")
+    syncpush.mark_pending(ctx, "0123456789abcdef")
     assert run_cli(["status"], cwd=repo) == 2
     assert "0123456789abcdef did not reach EvalAI" in capsys.readouterr().out
 
@@ -226,14 +226,14 @@ def test_merged_html_edits(
     run_cli: RunCli,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from evalai_mirror import sync
+    from evalai_mirror import sync, syncpush
 
     repo, pk = pushed_repo
     page = repo / "templates" / "description.html"
     page.write_text("<p>one</p>\n<p>two</p>\n<p>three</p>\n<p>four</p>\n")
     git(repo, "commit", "-qam", "longer description")
     ctx = sync.open_context(None)
-    assert sync.push(ctx).action == "patched"
+    assert syncpush.push(ctx).action == "patched"
     page.write_text("<p>ONE here</p>\n<p>two</p>\n<p>three</p>\n<p>four</p>\n")
     sandbox_env.edit_challenge(
         pk, description="<p>one</p>\n<p>two</p>\n<p>three</p>\n<p>FOUR on EvalAI</p>"

@@ -289,14 +289,14 @@ def test_push_on_save_sends_the_saved_edit(
 def test_a_pending_push_is_sent_once_evalai_is_back(
     pushed: tuple[Path, Any, int], make_watcher: Callable[..., tuple[Any, Log]]
 ) -> None:
-    from evalai_mirror import sync
+    from evalai_mirror import syncpush
 
     repo, sandbox, pk = pushed
     config = repo / CONFIG
     config.write_text(config.read_text().replace(TITLE, "title: Committed While Down"))
     git(repo, "commit", "-q", "-am", "New title")
     watcher, log = make_watcher()
-    sync.mark_pending(watcher.ctx, git(repo, "rev-parse", "HEAD").strip())
+    syncpush.mark_pending(watcher.ctx, git(repo, "rev-parse", "HEAD").strip())
     sandbox.add_fault(None, CHALLENGE_GET, "drop", count=3)
 
     down = watcher.poll_once()
@@ -393,11 +393,11 @@ def test_watch_leaves_another_branchs_checkout_alone(
     """watch syncs the branch it started on: after `git switch`, neither EvalAI's edits are
     written into (and committed on) the other branch, nor is that branch's HEAD sent to
     EvalAI as this branch's pending push."""
-    from evalai_mirror import sync
+    from evalai_mirror import syncpush
 
     repo, sandbox, pk = pushed
     watcher, log = make_watcher(commit=True)
-    sync.mark_pending(watcher.ctx, git(repo, "rev-parse", "HEAD").strip())
+    syncpush.mark_pending(watcher.ctx, git(repo, "rev-parse", "HEAD").strip())
     git(repo, "switch", "-q", "-c", "scratch")
     config = repo / CONFIG
     config.write_text(config.read_text().replace(TITLE, "title: Scratch Branch Title"))

@@ -2,7 +2,7 @@
 
 The challenge is read from a commit (HEAD by default), never from the work tree, so uncommitted
 and untracked files never reach EvalAI (``--worktree`` is the exception ``watch --push-on-save``
-uses, and says so).  The three-way work is :func:`evalai_mirror.sync.push`; this module picks
+uses, and says so).  The three-way work is :func:`evalai_mirror.syncpush.push`; this module picks
 what to push (a revision, or the refs git or the pre-commit framework hand a hook), decides
 what a hook may let through, and prints one line per request that changes EvalAI (in a hook,
 one line in all, so that ``git push``'s output stays short).  Once EvalAI has answered, the base
@@ -42,7 +42,8 @@ from evalai_mirror.errors import (
 )
 
 if TYPE_CHECKING:
-    from evalai_mirror.sync import Context, PushReport
+    from evalai_mirror.sync import Context
+    from evalai_mirror.syncpush import PushReport
 
 PRE_PUSH = "pre-push"
 POST_COMMIT = "post-commit"
@@ -285,7 +286,7 @@ class _Soft(Exception):
 
 
 def _push_one(args: argparse.Namespace, target: Target, hook: str | None) -> None:
-    from evalai_mirror import sync
+    from evalai_mirror import sync, syncpush
 
     ctx = sync.open_context(args, branch=target.branch)
     try:
@@ -305,7 +306,7 @@ def _push_one(args: argparse.Namespace, target: Target, hook: str | None) -> Non
             ui.out(f"{ctx.branch}: EvalAI missed an earlier push (pending since {since}); "
                    "this push brings it up to date")
         try:
-            report = sync.push(
+            report = syncpush.push(
                 ctx,
                 commit or "HEAD",
                 force=args.force,
@@ -316,7 +317,7 @@ def _push_one(args: argparse.Namespace, target: Target, hook: str | None) -> Non
             )
         except (UnreachableError, ThrottledError) as exc:
             if not args.dry_run:
-                sync.mark_pending(ctx, commit)
+                syncpush.mark_pending(ctx, commit)
             raise _Soft(exc, pending=not args.dry_run) from exc
         except (AuthError, SettingsError) as exc:
             missing = not (ctx.settings.token.is_set and ctx.settings.team_pk.is_set)
