@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,7 +45,7 @@ def _write(target: Path, data: bytes, mode: int | None, expected: object) -> boo
             mode = target.stat().st_mode & 0o7777
         except FileNotFoundError:
             mode = 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = _temporary(target)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -67,6 +66,24 @@ def _write(target: Path, data: bytes, mode: int | None, expected: object) -> boo
         except FileNotFoundError:
             pass
         raise
+
+
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(
+    os, "O_BINARY", 0
+)
+
+
+def _temporary(target: Path) -> tuple[int, Path]:
+    """A new empty file beside ``target``, ``.<name>.<8 random hex digits>.tmp``, open for
+    writing and readable by this user only, as ``tempfile.mkstemp`` makes it: written here
+    because importing tempfile (with shutil and random) costs every command ~4 ms."""
+    for _ in range(100):
+        path = target.parent / f".{target.name}.{os.urandom(4).hex()}.tmp"
+        try:
+            return os.open(path, _TEMP_FLAGS, 0o600), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {target}")
 
 
 def remove_stale_temps(target: Path) -> list[Path]:

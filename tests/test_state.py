@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from evalai_mirror import fsutil
 from evalai_mirror.errors import StateError
 from evalai_mirror.git import GitRepo
 from evalai_mirror.state import BranchState, LogEntry, StateStore, now_iso, same_json
@@ -183,3 +184,17 @@ def test_same_json_is_equality_of_the_serialized_values() -> None:
     assert same_json({"end": [date(2026, 12, 4)]}, {"end": ["2026-12-04"]})
     assert same_json({1: "x"}, {"1": "x"})  # JSON keys are text
     assert same_json(float("nan"), float("nan"))  # both serialize as NaN
+
+
+def test_an_atomic_write_leaves_no_temporary_file_and_keeps_the_mode(tmp_path: Path) -> None:
+    folder = tmp_path / "state"
+    target = folder / "state.json"
+    fsutil.atomic_write_text(target, "one\n")
+    assert target.read_text() == "one\n" and target.stat().st_mode & 0o777 == 0o644
+    target.chmod(0o600)
+    fsutil.atomic_write_text(target, "two\n")
+    assert target.read_text() == "two\n" and target.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in folder.iterdir()) == ["state.json"]
+    # a write killed half-way leaves a temporary file that the next one under the lock removes
+    (folder / ".state.json.0a1b2c3d.tmp").write_text("half")
+    assert fsutil.remove_stale_temps(target) == [folder / ".state.json.0a1b2c3d.tmp"]
