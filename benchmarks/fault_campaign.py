@@ -155,7 +155,7 @@ def plain_push() -> str | None:
 
 
 def campaign(server: Any, pk: int, repo: Path, args: argparse.Namespace) -> int:
-    from evalai_mirror import sync, syncpush
+    from evalai_mirror import syncpull, syncpush
     from evalai_mirror.errors import MirrorError
     from evalai_mirror.watcher import Watcher, WatchOptions
 
@@ -215,7 +215,7 @@ def campaign(server: Any, pk: int, repo: Path, args: argparse.Namespace) -> int:
     # The faults stop: one plain pull brings the last title, one commit and push the last save.
     final = open_ctx()
     try:
-        sync.pull(final)
+        syncpull.pull(final)
     finally:
         final.close()
     git(repo, "add", "challenge_config.yaml")

@@ -45,8 +45,8 @@ from evalai_mirror.sync import (
     read_evalai,
     read_source,
     worktree,
-    write_unless_saved,
 )
+from evalai_mirror.syncpull import write_unless_saved
 
 Side = Literal["repo", "evalai"]
 STARTERS_SCRIPT = "challenge_processing_script.py"

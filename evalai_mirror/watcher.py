@@ -9,7 +9,7 @@ three requests it sent) and :meth:`Watcher.run` loops until a
 Problems never stop the loop: an unreachable EvalAI is said once (and once that it is back),
 with an exponential, capped back-off; a 429 waits for its Retry-After; a conflict, a broken
 config or a refused commit is said once until it changes.  Files are only ever written by
-:func:`evalai_mirror.sync.pull` (atomically), so stopping at any moment leaves nothing
+:func:`evalai_mirror.syncpull.pull` (atomically), so stopping at any moment leaves nothing
 half-written.
 """
 
@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from evalai_mirror import sync, syncpush, ui
+from evalai_mirror import sync, syncpull, syncpush, ui
 from evalai_mirror.catalogue import POLL_READS, Read
 from evalai_mirror.errors import (
     ApiError,
@@ -73,7 +73,7 @@ class PollResult:
 
     ok: bool
     delay: float
-    report: sync.PullReport | None = None
+    report: syncpull.PullReport | None = None
     unchanged: bool = False  # EvalAI had nothing new, so nothing was merged
     error: str | None = None
 
@@ -157,7 +157,7 @@ class Watcher:
                 self._said.clear()
                 return PollResult(ok=True, delay=self._paced(before), unchanged=True)
             self._local_dirty = False
-            report = sync.pull(
+            report = syncpull.pull(
                 self.ctx,
                 prefer=self.options.prefer,
                 commit=self.options.commit,
@@ -234,7 +234,7 @@ class Watcher:
         self._throttled = False
         self.failures = 0
 
-    def _report(self, report: sync.PullReport) -> None:
+    def _report(self, report: syncpull.PullReport) -> None:
         if report.written:
             merged = f" (merged both sides: {', '.join(report.merged)})" if report.merged else ""
             self.info(
@@ -249,7 +249,7 @@ class Watcher:
                     pass
         if report.commit:
             self.info(
-                f"committed {report.commit[:7]}: {sync.commit_message(report.written)}"
+                f"committed {report.commit[:7]}: {syncpull.commit_message(report.written)}"
                 + (" and pushed it to origin" if report.pushed else "")
             )
         # said once per EvalAI value: a new save here of a field in conflict is not news

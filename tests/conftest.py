@@ -244,13 +244,13 @@ def sandbox_challenge(sandbox: object) -> tuple[object, int]:
 
 
 def sync_once(kind: str, **kw: Any) -> Any:
-    """One ``syncpush.push`` (``kind == "push"``) or ``sync.pull`` with ``kw``, in a context
+    """One ``syncpush.push`` (``kind == "push"``) or ``syncpull.pull`` with ``kw``, in a context
     opened for the current directory and closed again; the report."""
-    from evalai_mirror import sync, syncpush
+    from evalai_mirror import sync, syncpull, syncpush
 
     ctx = sync.open_context(None)
     try:
-        return syncpush.push(ctx, **kw) if kind == "push" else sync.pull(ctx, **kw)
+        return syncpush.push(ctx, **kw) if kind == "push" else syncpull.pull(ctx, **kw)
     finally:
         ctx.close()
 

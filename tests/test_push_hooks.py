@@ -254,7 +254,7 @@ def test_an_invalid_config_or_a_refusal_stops_git_push(
 def test_a_pull_commit_pushes_nothing_and_does_not_deadlock(
     plain_hooks: Runner, sandbox_env: Any, challenge_repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from evalai_mirror import sync
+    from evalai_mirror import sync, syncpull
 
     assert plain_hooks.cli("push").returncode == 0
     pk = sandbox_env.challenge_pk(REPOSITORY)
@@ -264,7 +264,7 @@ def test_a_pull_commit_pushes_nothing_and_does_not_deadlock(
     monkeypatch.chdir(challenge_repo)
     ctx = sync.open_context(argparse.Namespace())
     try:
-        report = sync.pull(ctx, commit=True, git_push=True)
+        report = syncpull.pull(ctx, commit=True, git_push=True)
     finally:
         ctx.close()
     assert report.commit is not None and report.pushed

@@ -161,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_steps(sandbox: SandboxServer, workdir: Path) -> Path:
-    from evalai_mirror import hooks, scaffold, sync
+    from evalai_mirror import hooks, scaffold, sync, syncpull
     from evalai_mirror.git import GitRepo, init_bare
 
     steps = _Steps(sandbox)
@@ -203,14 +203,14 @@ def _run_steps(sandbox: SandboxServer, workdir: Path) -> Path:
 
     ctx = sync.open_context(None, path=repo.root)
     try:
-        report = sync.pull(ctx, commit=True, command="demo: pull --commit")
+        report = syncpull.pull(ctx, commit=True, command="demo: pull --commit")
     finally:
         ctx.close()
     _check(report.written.get("title") == EDITED_TITLE, "pull did not bring the new title home")
     steps.line(
         "pull",
         f"wrote {', '.join(sorted(report.written))} into {', '.join(report.files)}; "
-        f"committed {(report.commit or '')[:7]} ({sync.commit_message(report.written)})",
+        f"committed {(report.commit or '')[:7]} ({syncpull.commit_message(report.written)})",
     )
 
     _show_status(steps, repo)

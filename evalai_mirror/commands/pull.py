@@ -16,7 +16,7 @@ from evalai_mirror import ui
 from evalai_mirror.errors import UsageError
 
 if TYPE_CHECKING:
-    from evalai_mirror.sync import PullReport
+    from evalai_mirror.syncpull import PullReport
 
 VALUE_WIDTH = 60
 
@@ -156,7 +156,7 @@ def report_lines(report: PullReport) -> list[tuple[str, str]]:
     if not (report.written or report.conflicts or report.structural or report.held):
         lines.append(("info", f"up to date with EvalAI challenge {report.pk}"))
     if report.commit:
-        from evalai_mirror.sync import commit_message
+        from evalai_mirror.syncpull import commit_message
 
         lines.append(("info", f"committed {report.commit[:7]}: {commit_message(report.written)}"))
     if report.pushed:
@@ -173,7 +173,7 @@ def emit(lines: Iterable[tuple[str, str]]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from evalai_mirror import sync
+    from evalai_mirror import sync, syncpull
 
     if args.git_push and not args.commit:
         raise UsageError(
@@ -184,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
     ctx = sync.open_context(args)
     try:
         ctx.require_sync_branch()
-        report = sync.pull(
+        report = syncpull.pull(
             ctx,
             prefer=args.prefer,
             dry_run=args.dry_run,

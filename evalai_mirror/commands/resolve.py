@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from evalai_mirror import sync
+    from evalai_mirror import sync, syncpull
 
     fields: list[str] = list(getattr(args, "fields", None) or [])
     take = args.take
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     ctx = sync.open_context(args)
     try:
         ctx.require_sync_branch()
-        report = sync.resolve(ctx, fields or None, take)
+        report = syncpull.resolve(ctx, fields or None, take)
     finally:
         ctx.close()
     if getattr(args, "json", False):
