@@ -310,6 +310,24 @@ def changes(sandbox: Any) -> list[tuple[str, str]]:
     return [(r.method, r.path) for r in sandbox.requests() if r.method != "GET"]
 
 
+def hold_shared_refs(bare: Path) -> Callable[[], None]:
+    """Make the bare repository ``bare`` hold every push of ``refs/evalai-mirror/*`` (its
+    pre-receive hook waits) until the function returned is called: a test sees that nothing
+    it ran waited for that push."""
+    release = bare / "release-shared-refs"
+    hook = bare / "hooks" / "pre-receive"
+    hook.write_text(
+        "#!/bin/sh\n"
+        "while read -r old new ref; do\n"
+        '  case "$ref" in refs/evalai-mirror/*)\n'
+        f"    while [ ! -f '{release}' ]; do sleep 0.05; done;;\n"
+        "  esac\n"
+        "done\n"
+    )
+    hook.chmod(0o755)
+    return release.touch
+
+
 def state_of(repo: Path, branch: str = "challenge") -> Any:
     """The sync state recorded for ``branch`` of ``repo`` (None if there is none)."""
     from evalai_mirror.state import StateStore

@@ -11,7 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPOSITORY, ZERO, changes, commit_all, git, set_title, state_of
+from conftest import (
+    REPOSITORY,
+    ZERO,
+    changes,
+    commit_all,
+    git,
+    hold_shared_refs,
+    set_title,
+    state_of,
+)
 
 VENV_BIN = str(Path(sys.executable).parent)
 
@@ -328,6 +337,22 @@ def test_pre_commit_framework_hooks_push_on_commit_and_on_push(
     assert len(ours) == 1, (proc.stdout, proc.stderr)
     assert ours == [f"challenge -> EvalAI challenge {pk}: sent commit {commit[:7]} by PATCH: "
                     f"title ({ours[0].rsplit('(', 1)[1]}"], proc.stderr
+
+    # not on a CI runner: the share is left running, and neither pre-commit (which reads the
+    # hook's output to its end) nor git waits for it, here held by the remote until released
+    bare = Path(git(challenge_repo, "remote", "get-url", "origin").strip())
+    release = hold_shared_refs(bare)
+    host.env.pop("CI", None)
+    set_title(challenge_repo, "Shared Behind Git's Back")
+    git(challenge_repo, "add", "-A")
+    host.env["SKIP"] = "evalai-push-on-commit"
+    assert host.git("commit", "-q", "-m", "retitle again").returncode == 0
+    del host.env["SKIP"]
+    proc = host.git("push", "origin", "challenge")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert sandbox_env.get_challenge(pk)["title"] == "Shared Behind Git's Back"
+    release()
+    host.env["CI"] = "true"
 
     # EvalAI down: the hook passes (git goes on) and git push's output says the push is pending
     set_title(challenge_repo, "During An Outage")

@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import RunCli, changes, commit_all, git, set_title, state_of
+from conftest import (
+    RunCli,
+    changes,
+    commit_all,
+    git,
+    hold_shared_refs,
+    set_title,
+    state_of,
+)
 
 from evalai_mirror import shared, sync
 from evalai_mirror.state import BranchState
@@ -188,6 +196,20 @@ def test_the_pre_push_hook_shares_the_base_with_the_branch_push(
     message = git(bare, "log", "-1", "--format=%s", REF)
     assert "(push --hook pre-push)" in message, message
     assert git(host, "rev-parse", REF).strip() == after  # this clone's copy follows
+
+
+def test_git_push_does_not_wait_for_the_share_the_hook_leaves_running(
+    pushed_repo: tuple[Path, int], sandbox_env: Any, run_cli: RunCli
+) -> None:
+    host, pk = pushed_repo
+    bare, before = _hooked_commit(host, run_cli, "Shared While Git Went On")
+    release = hold_shared_refs(bare)
+    _git_push(host)  # would never return if it waited: the remote holds the shared ref
+    assert sandbox_env.get_challenge(pk)["title"] == "Shared While Git Went On"
+    assert git(bare, "rev-parse", REF).strip() == before
+    release()
+    _until(lambda: shared_state(bare)["base"]["title"] == "Shared While Git Went On",
+           "the share, once the remote let it in")
 
 
 def test_on_a_ci_runner_the_hook_shares_before_git_goes_on(
