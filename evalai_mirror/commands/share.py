@@ -1,11 +1,12 @@
 """`evalai-mirror share`: publish this branch's sync base to ``refs/evalai-mirror/<branch>``
 on origin now.
 
-Push, pull, resolve and adopt share the base they moved themselves.  A push run by a git hook
-leaves it to this command, started in the background so that the ``git push`` is not held up
-by a second round trip to the remote; what it prints goes to ``.git/evalai-mirror/share.log``,
-and when it reports trouble the next hook push shares in the foreground, where the warning
-shows.  Run it by hand after a warning that the shared sync state was not pushed.
+Pull, resolve and adopt share the base they moved themselves.  A push (typed, or run by a git
+hook) leaves it to this command, started in the background once EvalAI has answered, so that
+neither the person nor the ``git push`` waits for a second round trip to the git remote; what
+it prints goes to ``.git/evalai-mirror/share.log``, and when it reports trouble the next push
+shares in the foreground, where the warning shows.  Run it by hand after a warning that the
+shared sync state was not pushed.
 """
 
 from __future__ import annotations
