@@ -24,7 +24,8 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
@@ -247,14 +248,8 @@ class DirectSession:
         if content_type is not None:
             headers["Content-Type"] = content_type
         conn = self._connection(timeout)
-        try:
+        with _failures(conn):
             conn.request(method, self._prefix + path, body=body, headers=headers)
-        except TimeoutError as exc:
-            conn.close()
-            raise NoAnswer("read timed out", timeout="read") from exc
-        except (OSError, http.client.HTTPException) as exc:
-            conn.close()
-            raise Dropped(_reason(exc)) from exc
         return Started(self, conn)
 
     def give_back(self, conn: http.client.HTTPConnection,
@@ -306,15 +301,9 @@ class Started:
     def answer(self) -> Answer:
         """Read the whole answer; :class:`Dropped` or :class:`NoAnswer` when there is none."""
         conn = self._conn
-        try:
+        with _failures(conn):
             response = conn.getresponse()
             content = response.read()
-        except TimeoutError as exc:
-            conn.close()
-            raise NoAnswer("read timed out", timeout="read") from exc
-        except (OSError, http.client.HTTPException) as exc:
-            conn.close()
-            raise Dropped(_reason(exc)) from exc
         self._session.give_back(conn, response)
         headers = {name.lower(): value for name, value in response.getheaders()}
         return Answer(response.status, response.reason, headers, content)
@@ -322,6 +311,20 @@ class Started:
     def close(self) -> None:
         """Drop the request's connection, its answer unread."""
         self._conn.close()
+
+
+@contextmanager
+def _failures(conn: http.client.HTTPConnection) -> Iterator[None]:
+    """A request's failure as :class:`NoAnswer` (a timeout) or :class:`Dropped` (anything else
+    on the way), its connection closed."""
+    try:
+        yield
+    except TimeoutError as exc:
+        conn.close()
+        raise NoAnswer("read timed out", timeout="read") from exc
+    except (OSError, http.client.HTTPException) as exc:
+        conn.close()
+        raise Dropped(_reason(exc)) from exc
 
 
 def _closed_by_server(sock: socket.socket) -> bool:
