@@ -1,7 +1,7 @@
 """EvalAI's server-side rules for ``challenge_config.yaml``, offline, with the server's messages.
 
-The checks follow ``apps/challenges/challenge_config_utils.py`` of EvalAI (see
-``evalai_validation_rules.md`` in the shared reference): the same order, the same byte-exact
+The checks follow ``apps/challenges/challenge_config_utils.py`` of EvalAI (its answers to 189
+broken configs are recorded in ``tests/data/corpus/``): the same order, the same byte-exact
 texts (typos, leading spaces and missing periods included), the same cascades.  Where the real
 server crashes (HTTP 500) a :class:`Problem` with ``crash=True`` says so and how to fix it.
 

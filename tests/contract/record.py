@@ -1,7 +1,7 @@
 """Re-record the EvalAI endpoints evalai-mirror uses (and the ones it is about to use) from a
 real backend into ``tests/data/api/``.
 
-Usage (a real EvalAI backend on loopback, e.g. the one ``evalai-backend/start.sh`` starts)::
+Usage (a real EvalAI backend, Cloud-CV/EvalAI's Django server, on loopback)::
 
     EVALAI_CONTRACT_HOST_URL=http://127.0.0.1:8000 EVALAI_CONTRACT_AUTH_TOKEN=... \\
     EVALAI_CONTRACT_TEAM_PK=1 python tests/contract/record.py [--out DIR] [--only NAME...]
