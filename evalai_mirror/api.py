@@ -161,7 +161,8 @@ class EvalAIClient:
                 "GET", f"{self._team_challenges()}/{pk}", timeout=self.timeout
             )
         except NoAnswer:
-            pass
+            return
+        self.stats.count(requests=1)  # sent, whether or not its answer is read
 
     def patch_challenge(self, pk: int, fields: dict[str, Any]) -> dict[str, Any]:
         path = f"{self._team_challenges()}/{int(pk)}"
@@ -453,7 +454,8 @@ class EvalAIClient:
             )
 
         def count_sent() -> None:
-            self.stats.count(requests=1, sent=sent)
+            if first is None:  # a first attempt sent already was counted then
+                self.stats.count(requests=1, sent=sent)
 
         def count_received(answer: Answer) -> None:
             self.stats.count(received=len(answer.content))

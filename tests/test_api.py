@@ -157,9 +157,11 @@ def test_a_read_ahead_that_fails_is_retried_and_one_never_read_is_dropped(
         client.read_ahead(pk)
         assert client.get_challenge(pk)["id"] == pk  # the dropped GET is sent again
     with _client(sandbox) as client:
-        client.read_ahead(pk)  # never read: closing the client drops it
+        client.read_ahead(pk)  # never read: closing the client drops it, but it was sent
+        assert client.stats.requests == 1
     with _client(sandbox) as client:
         assert client.get_challenge(pk)["id"] == pk
+        assert client.stats.requests == 1
 
 
 def test_field_errors_are_one_readable_line(created: tuple[Any, int]) -> None:
