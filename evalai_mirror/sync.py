@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from evalai_mirror import catalogue
+from evalai_mirror import catalogue, shared
 from evalai_mirror import challenge as model
 from evalai_mirror.catalogue import Read
 from evalai_mirror.detach import last_output, start_detached
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
     from evalai_mirror.api import EvalAIClient
     from evalai_mirror.git import GitRepo
     from evalai_mirror.settings import Settings
-    from evalai_mirror.shared import Link
 
 Prefer = Literal["local", "remote"]
 
@@ -64,15 +63,13 @@ class Context:
     repository: str
     store: StateStore
     _client: EvalAIClient | None = None
-    _link: Link | None = None
+    _link: shared.Link | None = None
 
     @property
-    def link(self) -> Link:
+    def link(self) -> shared.Link:
         """This branch's tie to the shared base (refs/evalai-mirror/<branch> on origin)."""
         if self._link is None:
-            from evalai_mirror.shared import Link
-
-            self._link = Link(self.repo, self.store, self.branch)
+            self._link = shared.Link(self.repo, self.store, self.branch)
         return self._link
 
     def use_remote(self, name: str) -> None:
@@ -84,36 +81,30 @@ class Context:
 
     def prefetch_state(self) -> None:
         """Start fetching the shared base now, on the side; :meth:`load_state` takes it in."""
-        from evalai_mirror import shared
-
         shared.prefetch(self.link)
 
     def load_state(self) -> BranchState | None:
         """The branch's state, the shared base fetched and merged in first (once per command;
         a long watch at most every minute)."""
-        from evalai_mirror import shared
-
         with self.store.lock():
             return shared.load(self.link)
 
-    def publish_state(self, why: str) -> None:
+    def publish_state(self, why: str) -> str | None:
         """Share the base this command moved (refs/evalai-mirror/<branch>); a warning when the
-        remote cannot take it."""
-        from evalai_mirror import shared
-
+        remote cannot take it.  The commit shared, None when nothing new was shared."""
         try:
-            shared.publish(self.link, why=why)
+            sha = shared.publish(self.link, why=why)
         except MirrorError as exc:  # sharing never undoes what the command did
             self.link.warn_once(f"the shared sync state was not updated: {exc}")
+            sha = None
         if not self.link.warned:
             self.share_log.unlink(missing_ok=True)  # an earlier background share's trouble
+        return sha
 
     @property
     def share_log(self) -> Path:
         """What the last ``evalai-mirror share`` started in the background printed."""
-        from evalai_mirror.shared import SHARE_LOG
-
-        return self.store.dir / SHARE_LOG
+        return self.store.dir / shared.SHARE_LOG
 
     def publish_state_later(self, why: str) -> None:
         """:meth:`publish_state` in a process of its own (``evalai-mirror share``), so that a
@@ -513,7 +504,7 @@ def status(ctx: Context) -> StatusReport:
         report.remote_error = f"EvalAI has no challenge for {ctx.repository} yet"
         report.remote_missing = True
         return report
-    report.page_url = ctx.client.challenge_page_url(pk)  # the client, ready to send
+    report.page_url = ctx.client.challenge_page_url(pk)  # the client is made before the GETs
     from evalai_mirror.api import at_once
 
     # The working copy is read while EvalAI answers (the GETs change nothing); a broken
@@ -531,13 +522,13 @@ def status(ctx: Context) -> StatusReport:
         named = find_pk(ctx, state)
         if named is not None and named != pk:  # the shared base names another challenge
             pk = named
+            report.page_url = ctx.client.challenge_page_url(pk)
             answers[1] = read_evalai(ctx, pk)
     except ApiError as exc:
         report.state = ctx.load_state()
         report.remote_error = f"could not read EvalAI: {exc}"
         return report
     report.pk = pk
-    report.page_url = ctx.client.challenge_page_url(pk)
     local: model.LocalChallenge = answers[0]
     remote: Remote = answers[1]
     report.comparison = compare(state, local, remote, behind=behind(ctx, state, local, None))

@@ -153,12 +153,9 @@ def push(
         return _push(ctx, rev, force=force, dry_run=dry_run, from_worktree=from_worktree,
                      command=command)
     finally:
-        if dry_run:
-            pass
-        elif share_later:
-            ctx.publish_state_later(command)
-        else:
-            ctx.publish_state(command)
+        if not dry_run:
+            share = ctx.publish_state_later if share_later else ctx.publish_state
+            share(command)
 
 
 def _push(

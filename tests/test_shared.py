@@ -307,6 +307,30 @@ def test_an_unreachable_remote_is_a_warning_and_the_next_push_shares(
     assert data["base"]["short_description"] == "Edited on EvalAI"
 
 
+def test_share_by_hand_sends_what_an_offline_push_kept_and_then_has_nothing_new(
+    pushed_repo: tuple[Path, int],
+    sandbox_env: Any,
+    run_cli: RunCli,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    host, _pk = pushed_repo
+    bare = bare_of(host)
+    git(host, "remote", "set-url", "origin", str(host.parent / "gone.git"))
+    set_title(host, "Kept Until Shared")
+    commit_all(host, "retitle")
+    assert run_cli(["push"], cwd=host) == 0  # the base could not be shared: kept here
+    assert run_cli(["share"], cwd=host) == 1  # still no remote to take it
+    git(host, "remote", "set-url", "origin", str(bare))
+    capsys.readouterr()
+    assert run_cli(["share"], cwd=host) == 0
+    tip = git(bare, "rev-parse", REF).strip()
+    assert f"shared the sync base on origin as {REF} ({tip[:7]})" in capsys.readouterr().out
+    assert shared_state(bare)["base"]["title"] == "Kept Until Shared"
+    assert run_cli(["share"], cwd=host) == 0
+    assert "nothing new to share" in capsys.readouterr().out
+    assert git(bare, "rev-parse", REF).strip() == tip
+
+
 # -- two writers ---------------------------------------------------------------------------------
 
 

@@ -31,17 +31,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.remote:
             ctx.use_remote(args.remote)
-        before = ctx.store.load(ctx.branch)
-        ctx.publish_state(args.why)
+        sha = ctx.publish_state(args.why)
         if ctx.link.warned:
             return 1
-        after = ctx.store.load(ctx.branch)
-        shared = after.shared if after is not None else None
         if args.quiet:
             pass
-        elif shared and (before is None or before.shared != shared):
+        elif sha:
             ui.out(f"{ctx.branch}: shared the sync base on {ctx.link.remote} as {ctx.link.ref} "
-                   f"({shared[:7]})")
+                   f"({sha[:7]})")
         else:
             ui.out(f"{ctx.branch}: nothing new to share ({ctx.link.remote} has this base)")
         return 0
