@@ -194,9 +194,9 @@ def _compose(text: str, filename: str) -> Any:
     leave it out, the text we splice into has it).  A plain scalar's style is None with both."""
     import yaml
 
-    from .yamlload import _FastLoader, children
+    from .yamlparse import FastLoader, children
 
-    loader = yaml.SafeLoader if text.startswith("\ufeff") else _FastLoader
+    loader = yaml.SafeLoader if text.startswith("\ufeff") else FastLoader
     try:
         root = yaml.compose(text, Loader=loader)
     except yaml.MarkedYAMLError as exc:

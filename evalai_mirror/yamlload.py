@@ -4,52 +4,30 @@ EvalAI reads ``challenge_config.yaml`` with ``yaml.safe_load`` (PyYAML, YAML 1.1
 are booleans, an unquoted ``2024-01-01 00:00:00`` is a ``datetime``).  :func:`load` gives the
 same data, plus a side table ``{path: line}`` where a path is a tuple of mapping keys and
 sequence indexes, e.g. ``("challenge_phases", 0, "codename")``, and a line is 1-based.
+:mod:`evalai_mirror.yamlparse` does the parsing, with its limits.
 
-Parsing uses the C loader when PyYAML has it (fast).  The pure-Python loader is what the server
-runs, so when parsing fails the text is parsed again with it, to get the server's exact message.
-
-Parsing is bounded (:class:`YamlLimitError`, before anything is built from the nodes): at most
-``MAX_DEPTH`` levels of nesting (EvalAI's pure-Python reader crashes with a RecursionError, a
-server error, past about 450; libyaml stops at 1000), and aliases may add at most
-``MAX_ALIAS_NODES`` nodes to the document's own (a "billion laughs" file of a few hundred bytes
-stands for billions; ``safe_load`` shares them, but anything that walks the data expands them).
+A document parsed once is kept in the user's cache (``parsed/`` in
+:func:`evalai_mirror.fsutil.cache_dir`), named by a hash of its text: the validate hook parses
+the config when a commit is made, and the push hook that sends the commit, ``status`` and
+``watch`` then read it back without loading PyYAML at all, which costs a hook process more than
+parsing itself.  What is kept is the parse's result only, never a verdict; an entry is read as
+Python reads its own ``__pycache__`` (``marshal``), the folder is the user's own, and anything
+in it that does not read back as an entry is parsed anew.  The hash covers the text, this
+package's version and the parser module's file, so an upgrade or an edited parser never reads
+an older entry; the folder keeps the newest ``KEEP`` entries.
 """
 
 from __future__ import annotations
 
 import copy
-import datetime as _dt
+import datetime
+import hashlib
+import marshal
+import os
+import sys
 from typing import Any
 
-import yaml
-
 Path = tuple[Any, ...]
-
-
-def _utc_naive_timestamp(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-    """A timestamp as the server's PyYAML (5.1) reads it: one with a zone is turned into UTC and
-    loses its zone (newer PyYAML keeps it, and then it no longer compares with a plain one)."""
-    value: Any = yaml.SafeLoader.construct_yaml_timestamp(loader, node)  # type: ignore[arg-type]
-    if isinstance(value, _dt.datetime):
-        offset = value.utcoffset()
-        if offset is not None:
-            return value.replace(tzinfo=None) - offset
-    return value
-
-
-class _ServerLoader(yaml.SafeLoader):
-    """The pure-Python safe loader, with the server's timestamps."""
-
-
-_ServerLoader.add_constructor("tag:yaml.org,2002:timestamp", _utc_naive_timestamp)
-_FastLoader: Any = _ServerLoader  # a C loader is not a SafeLoader subclass to mypy
-if hasattr(yaml, "CSafeLoader"):
-
-    class _FastServerLoader(yaml.CSafeLoader):
-        """The C safe loader, with the server's timestamps."""
-
-    _FastServerLoader.add_constructor("tag:yaml.org,2002:timestamp", _utc_naive_timestamp)
-    _FastLoader = _FastServerLoader
 
 
 class YamlSyntaxError(Exception):
@@ -69,66 +47,6 @@ MAX_ALIAS_NODES = 100_000
 class YamlLimitError(YamlSyntaxError):
     """The text is YAML, but nested too deep or with aliases that expand too far to read
     safely.  ``server_message`` says which limit, and what EvalAI does with such a file."""
-
-
-def _too_deep(line: int | None) -> YamlLimitError:
-    return YamlLimitError(
-        f"nested more than {MAX_DEPTH} levels deep, more than evalai-mirror reads "
-        "(EvalAI's YAML reader crashes with a server error past about 450); "
-        "nest the values less deeply",
-        line,
-        None,
-    )
-
-
-def check_limits(root: yaml.Node) -> None:
-    """Raise :class:`YamlLimitError` when the node graph under ``root``, its aliases followed,
-    is deeper than ``MAX_DEPTH`` or holds more than ``MAX_ALIAS_NODES`` nodes beyond its own.
-    Costs one pass over the distinct nodes, whatever the aliases stand for.  A value that
-    contains itself through an alias is counted once (``safe_load`` builds it as EvalAI does;
-    the commands that compare values refuse it with their own message)."""
-    size: dict[int, int] = {}  # node id -> nodes it stands for, aliases expanded
-    depth: dict[int, int] = {}
-    open_: set[int] = set()
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        key = id(node)
-        kids = children(node)
-        if done:
-            open_.discard(key)
-            size[key] = 1 + sum(size.get(id(k), 1) for k in kids)
-            depth[key] = 1 + max((depth.get(id(k), 0) for k in kids), default=0)
-            if depth[key] > MAX_DEPTH:
-                raise _too_deep(node.start_mark.line + 1)
-            if size[key] - len(size) > MAX_ALIAS_NODES:
-                raise _alias_bomb(node, size[key])
-            continue
-        if key in size:
-            continue
-        if key in open_:
-            continue  # a value that contains itself: safe_load builds it (a recursive list)
-        open_.add(key)
-        stack.append((node, True))
-        stack.extend((k, False) for k in kids if id(k) not in size)
-
-
-def children(node: yaml.Node) -> list[yaml.Node]:
-    """A node's direct children (a mapping's keys and values, a sequence's items)."""
-    if isinstance(node, yaml.MappingNode):
-        return [n for pair in node.value for n in pair]
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    return []
-
-
-def _alias_bomb(node: yaml.Node, size: int) -> YamlLimitError:
-    return YamlLimitError(
-        f"its aliases (*name) expand to {size:,} values, more than the {MAX_ALIAS_NODES:,} "
-        "evalai-mirror reads (a YAML bomb?); write the values out without aliases",
-        node.start_mark.line + 1,
-        None,
-    )
 
 
 class Loaded:
@@ -151,63 +69,6 @@ class Loaded:
             path = path[:-1]
 
 
-def server_error_message(exc: yaml.YAMLError) -> tuple[str, int | None, int | None]:
-    """EvalAI's text for a YAML error: ``"\\n{Problem} in line {l}, column {c}\\n"``."""
-    problem = getattr(exc, "problem", None)
-    description = None if problem is None else str(problem).capitalize()
-    mark = getattr(exc, "problem_mark", None)
-    line = None if mark is None else mark.line + 1
-    column = None if mark is None else mark.column + 1
-    return f"\n{description} in line {line}, column {column}\n", line, column
-
-
-def _record(loader: yaml.SafeLoader, node: yaml.Node, path: Path, lines: dict[Path, int]) -> None:
-    stack: list[tuple[yaml.Node, Path]] = [(node, path)]
-    seen: set[int] = set()  # an alias is the same node: walk it once (it may contain itself)
-    while stack:
-        current, where = stack.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        children: list[tuple[yaml.Node, Path]] = []
-        if isinstance(current, yaml.MappingNode):
-            for key_node, value_node in current.value:
-                if not isinstance(key_node, yaml.ScalarNode):
-                    continue
-                try:
-                    key = loader.construct_object(key_node)
-                except yaml.YAMLError:
-                    continue
-                try:
-                    hash(key)
-                except TypeError:
-                    continue
-                child = (*where, key)
-                lines.setdefault(child, key_node.start_mark.line + 1)
-                children.append((value_node, child))
-        elif isinstance(current, yaml.SequenceNode):
-            for index, item in enumerate(current.value):
-                child = (*where, index)
-                lines.setdefault(child, item.start_mark.line + 1)
-                children.append((item, child))
-        stack.extend(reversed(children))  # in document order, so an anchor is walked first
-
-
-def _parse(text: str, loader_class: type[yaml.SafeLoader]) -> Loaded:
-    loader = loader_class(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return Loaded(None, {})
-        check_limits(node)
-        data = loader.construct_document(node)
-        lines: dict[Path, int] = {(): node.start_mark.line + 1}
-        _record(loader, node, (), lines)
-        return Loaded(data, lines)
-    finally:
-        loader.dispose()
-
-
 def load(text: str | bytes) -> Loaded:
     """Parse ``text`` as ``yaml.safe_load`` would; raise :class:`YamlSyntaxError` if it fails.
 
@@ -220,7 +81,12 @@ def load(text: str | bytes) -> Loaded:
     last = _LAST
     if last is not None and last[0] == text:  # a push validates a config, then reads it
         return Loaded(copy.deepcopy(last[1].data), dict(last[1].lines))
-    loaded = _load(text)
+    loaded = _cached(text)
+    if loaded is None:
+        from evalai_mirror import yamlparse
+
+        loaded = yamlparse.parse(text)
+        _keep(text, loaded)
     _LAST = (text, Loaded(copy.deepcopy(loaded.data), dict(loaded.lines)))
     return loaded
 
@@ -229,24 +95,165 @@ def load(text: str | bytes) -> Loaded:
 _LAST: tuple[str, Loaded] | None = None
 
 
-def _load(text: str) -> Loaded:
-    if _FastLoader is not _ServerLoader:
-        try:
-            return _parse(text, _FastLoader)
-        except yaml.YAMLError as exc:
-            if "maximum nesting depth" in str(getattr(exc, "problem", "")):
-                mark = getattr(exc, "problem_mark", None)
-                raise _too_deep(None if mark is None else mark.line + 1) from None
-    # The pure-Python loader is the server's: its result and its messages are the ones that count.
-    try:
-        return _parse(text, _ServerLoader)
-    except RecursionError:
-        raise _too_deep(None) from None
-    except yaml.YAMLError as exc:
-        message, line, column = server_error_message(exc)
-        raise YamlSyntaxError(message, line, column) from None
-
-
 def safe_load(text: str | bytes) -> Any:
     """Only the data, as ``yaml.safe_load`` returns it."""
     return load(text).data
+
+
+# --------------------------------------------------------------------------- the kept parses
+
+KEEP = 32  # entries the folder keeps, the newest (a commit's config, the working copy's, ...)
+MAX_TEXT = 1 << 20  # a longer text is parsed every time (a config is a few kB)
+_FORMAT = b"evalai-mirror parsed yaml 1"
+
+
+class _NotKept(Exception):
+    """A value the entry format cannot hold (a value that contains itself, an aware time)."""
+
+
+def _entry_path(text: str) -> str | None:
+    """The file that keeps ``text``'s parse, or None when it is not to be kept."""
+    if len(text) > MAX_TEXT:
+        return None
+    from evalai_mirror import __version__
+    from evalai_mirror.fsutil import cache_dir
+
+    try:
+        parser = os.stat(os.path.join(os.path.dirname(__file__), "yamlparse.py"))
+        folder = cache_dir() / "parsed"
+    except (OSError, RuntimeError):  # no parser file to stamp, no home folder
+        return None
+    salt = b"%s %s %d %d %d %d.%d\0" % (
+        _FORMAT, __version__.encode(), parser.st_size, parser.st_mtime_ns, marshal.version,
+        *sys.version_info[:2],
+    )
+    name = hashlib.sha256(salt + text.encode("utf-8", "surrogatepass")).hexdigest()
+    return os.path.join(folder, name)
+
+
+def _cached(text: str) -> Loaded | None:
+    path = _entry_path(text)
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_TEXT * 8 + 1)
+        kept = marshal.loads(raw)
+        data, lines = _decode(kept[0]), kept[1]
+        if not isinstance(lines, dict):
+            raise ValueError("not an entry")
+        decoded = {tuple(_decode(part) for part in key): line for key, line in lines.items()}
+        os.utime(path)  # the newest entries are the ones kept
+    except FileNotFoundError:
+        return None
+    except (OSError, EOFError, ValueError, TypeError, IndexError, KeyError):
+        # not an entry (cut short, another format...): parse the text anew
+        _forget(path)
+        return None
+    return Loaded(data, decoded)
+
+
+def _keep(text: str, loaded: Loaded) -> None:
+    """Keep ``loaded`` as ``text``'s parse; nothing when it cannot be kept or written."""
+    from evalai_mirror.fsutil import atomic_write_bytes
+
+    path = _entry_path(text)
+    if path is None:
+        return
+    try:
+        memo: dict[int, Any] = {}
+        lines = {
+            tuple(_encode(part, memo, set()) for part in key): line
+            for key, line in loaded.lines.items()
+        }
+        raw = marshal.dumps((_encode(loaded.data, memo, set()), lines))
+    except (_NotKept, ValueError, RecursionError):
+        return
+    try:
+        atomic_write_bytes(path, raw, mode=0o600)
+        _prune(os.path.dirname(path))
+    except OSError:
+        pass  # a cache: the next run parses the text again
+
+
+def _prune(folder: str) -> None:
+    try:
+        entries = [e for e in os.scandir(folder) if len(e.name) == 64]
+        if len(entries) <= KEEP:
+            return
+        entries.sort(key=lambda e: e.stat().st_mtime_ns)
+        for entry in entries[: len(entries) - KEEP]:
+            _forget(entry.path)
+    except OSError:
+        pass
+
+
+def _forget(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+# safe_load gives dicts, lists, sets, str, bytes, int, float, bool, None, dates and naive
+# datetimes (yamlparse takes zones out); marshal holds all but the last two, and a tuple, which
+# safe_load never gives, stands for them: (0, y, m, d, H, M, S, us) or (1, y, m, d).
+
+
+def _encode(value: Any, memo: dict[int, Any], open_: set[int]) -> Any:
+    kind = type(value)
+    if kind in (str, int, float, bool, bytes) or value is None:
+        return value
+    key = id(value)
+    if key in memo:  # an alias: the same object again, as safe_load shares it
+        return memo[key]
+    if key in open_:
+        raise _NotKept("a value that contains itself")
+    open_.add(key)
+    encoded: Any
+    if kind is dict:
+        encoded = {_encode(k, memo, open_): _encode(v, memo, open_) for k, v in value.items()}
+    elif kind is list:
+        encoded = [_encode(item, memo, open_) for item in value]
+    elif kind is set:
+        encoded = {_encode(item, memo, open_) for item in value}
+    elif kind is datetime.datetime:
+        if value.tzinfo is not None:
+            raise _NotKept("a time with a zone")
+        encoded = (0, value.year, value.month, value.day, value.hour, value.minute,
+                   value.second, value.microsecond)
+    elif kind is datetime.date:
+        encoded = (1, value.year, value.month, value.day)
+    else:
+        raise _NotKept(f"a {kind.__name__}")
+    open_.discard(key)
+    memo[key] = encoded
+    return encoded
+
+
+def _decode(value: Any, memo: dict[int, Any] | None = None) -> Any:
+    kind = type(value)
+    if kind in (str, int, float, bool, bytes) or value is None:
+        return value
+    memo = {} if memo is None else memo
+    key = id(value)
+    if key in memo:
+        return memo[key]
+    decoded: Any
+    if kind is dict:
+        decoded = {_decode(k, memo): _decode(v, memo) for k, v in value.items()}
+    elif kind is list:
+        decoded = [_decode(item, memo) for item in value]
+    elif kind is set:
+        decoded = {_decode(item, memo) for item in value}
+    elif kind is tuple:
+        if value[0] == 0:
+            decoded = datetime.datetime(*value[1:])
+        elif value[0] == 1:
+            decoded = datetime.date(*value[1:])
+        else:
+            raise ValueError("not an entry")
+    else:
+        raise ValueError("not an entry")
+    memo[key] = decoded
+    return decoded

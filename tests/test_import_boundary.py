@@ -59,3 +59,23 @@ def test_a_push_status_and_pull_through_the_cli_load_no_heavy_library(
     )
     found = loaded_by(code, cwd=repo) & set(HEAVY)
     assert not found, f"a push, status and pull load {sorted(found)}"
+
+
+def test_after_the_validate_hook_a_push_and_status_load_no_yaml_parser(
+    pushed_repo: tuple[Path, int],
+) -> None:
+    """The validate hook parses the config when the commit is made and keeps the parse; the
+    push hook that sends the commit, and a status after it, read it back without PyYAML."""
+    repo, _ = pushed_repo
+    set_title(repo, "Kept Parse Title")
+    validated = loaded_by("from evalai_mirror.cli import main\nassert main(['validate']) == 0",
+                          cwd=repo)
+    assert "yaml" in validated  # this one parsed the text
+    commit_all(repo, "title")
+    code = (
+        "from evalai_mirror.cli import main\n"
+        "for argv in (['push'], ['status']):\n"
+        "    assert main(argv) == 0, argv\n"
+    )
+    found = loaded_by(code, cwd=repo)
+    assert "yaml" not in found, "a push of a config the validate hook parsed loads PyYAML"
