@@ -70,8 +70,20 @@ def _chosen(argv: Sequence[str]) -> str | None:
     return None
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter, told the terminal's width by :func:`ui.columns`: argparse makes
+    one for every argument a parser is given, and its own way to find the width imports
+    shutil (with the compression modules) into every command."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        width = ui.columns() - 2 if width is None else width
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
 def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
+        formatter_class=_Formatter,
         prog="evalai-mirror",
         description=(
             "Keep an EvalAI challenge repository and an EvalAI server in sync, both ways. "
@@ -94,7 +106,8 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     for name, (_module, help_text) in COMMANDS.items():
         if name != chosen and not listing:
             continue
-        cmd_parser = sub.add_parser(name, help=help_text, description=help_text)
+        cmd_parser = sub.add_parser(name, help=help_text, description=help_text,
+                                    formatter_class=_Formatter)
         if name == chosen:
             _load(name).add_arguments(cmd_parser)
     return parser

@@ -36,3 +36,32 @@ def test_crash_log_never_holds_a_token_given_on_the_command_line(isolated_env: P
     text = Path(path).read_text(encoding="utf-8")
     assert "RuntimeError: boom" in text and "'push'" in text
     assert token not in text
+
+
+@pytest.mark.parametrize("value", ["123", "", "wide", "0"])
+def test_the_terminal_width_is_what_shutil_says(monkeypatch: pytest.MonkeyPatch,
+                                               value: str) -> None:
+    import shutil
+
+    from evalai_mirror import ui
+
+    monkeypatch.setenv("COLUMNS", value)
+    assert ui.columns() == shutil.get_terminal_size((80, 24)).columns
+
+
+def test_parsing_a_hook_command_line_loads_no_shutil() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from evalai_mirror import cli\n"
+        "args = cli.build_parser(['push', '--hook', 'pre-push', 'origin', 'u']).parse_args("
+        "['push', '--hook', 'pre-push', 'origin', 'u'])\n"
+        "assert args.hook == 'pre-push'\n"
+        "print('shutil' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"

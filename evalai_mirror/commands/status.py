@@ -96,9 +96,7 @@ def plain(value: Any) -> str | None:
 def value_width(columns: int | None = None) -> int:
     """How wide each of the two value columns may be: an equal share of what the terminal
     (``COLUMNS``, else 80 when not a terminal) leaves after the field and state columns."""
-    import shutil
-
-    columns = columns or shutil.get_terminal_size((80, 24)).columns
+    columns = columns or ui.columns()
     return max(VALUE_WIDTH, (columns - FIELD_WIDTH - STATE_WIDTH - 6) // 2)
 
 
