@@ -24,14 +24,14 @@ The command side (questions, output) is :mod:`evalai_mirror.commands.adopt`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from evalai_mirror import scaffold
+from evalai_mirror import records, scaffold
 from evalai_mirror.errors import RefusedError, SyncError
 from evalai_mirror.fetch import ALL_READS
 from evalai_mirror.merge import MISSING, FieldResult, same
+from evalai_mirror.records import field
 from evalai_mirror.source import ReadOnce
 from evalai_mirror.state import BranchState, move_base, now_iso
 from evalai_mirror.sync import (
@@ -74,7 +74,7 @@ def starters_workflows(root: Path) -> list[str]:
     return found
 
 
-@dataclass
+@records.record
 class WorkflowPlan:
     """What replacing EvalAI-Starters' workflow writes and removes (repository paths)."""
 
@@ -108,7 +108,7 @@ def replace_workflows(root: Path, plan: WorkflowPlan) -> None:
 # --------------------------------------------------------------------------- the comparison
 
 
-@dataclass
+@records.record
 class Survey:
     """Where the branch stands before adopting."""
 
@@ -170,7 +170,7 @@ def unsettled(found: Survey, choices: Mapping[str, Side]) -> list[str]:
     return [r.key for r in found.differing if r.key not in choices]
 
 
-@dataclass
+@records.record
 class Recorded:
     """What :func:`record` did."""
 

@@ -16,13 +16,13 @@ import functools
 import json
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from evalai_mirror import answers, ui
 from evalai_mirror.apierrors import error_for, looks_html, unreachable
 from evalai_mirror.errors import ApiError, BadRequestError, UnreachableError
+from evalai_mirror.records import field, record
 from evalai_mirror.settings import Connection
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ _HEADERS = {"Accept": "application/json"}
 MAX_PAGES = 1000
 
 
-@dataclass
+@record
 class ClientStats:
     """Requests sent (retries included) and body bytes each way."""
 

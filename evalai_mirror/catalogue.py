@@ -36,9 +36,10 @@ dataset split      ``dataset_splits.<codename>.name``            ``dataset_split
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any
+
+from evalai_mirror.records import record
 
 
 class Scope(str, Enum):
@@ -102,7 +103,7 @@ class ZipSets(str, Enum):
     NEVER = "never"  # the zip does not write it (a PATCH does)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Field:
     """One synced field."""
 
@@ -325,7 +326,7 @@ def dataset_split_key(codename: str, name: str = "name") -> str:
     return f"{DATASET_SPLIT_PREFIX}{codename}.{name}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Key:
     """A parsed key: its field, and the identity of the object it belongs to."""
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+from evalai_mirror.records import field, record
 
 from . import catalogue as cat
 from . import source as source_mod
@@ -163,7 +164,7 @@ def normalise(key: str, value: Any) -> Any:
 # --------------------------------------------------------------------------- the repository
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Location:
     """Where a field lives: the config and its YAML path and line, or the HTML file."""
 
@@ -172,7 +173,7 @@ class Location:
     line: int | None
 
 
-@dataclass
+@record
 class LocalChallenge:
     config_path: str
     fields: dict[str, Any]

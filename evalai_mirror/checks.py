@@ -13,7 +13,6 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -31,6 +30,7 @@ from evalai_mirror.errors import (
     UnreachableError,
 )
 from evalai_mirror.leaks import tracked_token_files
+from evalai_mirror.records import asdict, record
 
 if TYPE_CHECKING:
     from evalai_mirror.api import EvalAIClient
@@ -42,7 +42,7 @@ EXPIRY_WARNING_DAYS = 30
 MEMBERSHIP_PROBE = b"evalai-mirror doctor: membership probe, deliberately not a zip"
 
 
-@dataclass
+@record
 class Check:
     name: str
     status: Status
@@ -280,7 +280,7 @@ def check_token_tracked(settings: Settings, repo: GitRepo | None) -> Check:
 # --------------------------------------------------------------------------- EvalAI checks
 
 
-@dataclass
+@record
 class _Online:
     reachable: Check
     token: Check

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
+
+from evalai_mirror.records import field, record
 
 from . import remotemodel
 from .api import EvalAIClient
@@ -26,7 +27,7 @@ from .remotemodel import Ids, Pks
 ALL_READS: frozenset[Read] = frozenset(Read)
 
 
-@dataclass
+@record
 class Remote:
     """A challenge as EvalAI has it now (the part of it that was read)."""
 

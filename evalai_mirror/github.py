@@ -19,12 +19,12 @@ import hashlib
 import hmac
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from evalai_mirror import ui
 from evalai_mirror.errors import GitHubError
+from evalai_mirror.records import record
 from evalai_mirror.settings import is_loopback
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -65,7 +65,7 @@ class GitHubRateLimitError(GitHubError):
     """403/429 with the rate limit exhausted."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Hook:
     """A repository webhook as GitHub lists it."""
 
@@ -91,7 +91,7 @@ class Hook:
         )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Delivery:
     """One delivery attempt of a hook (newest first in GitHub's list)."""
 

@@ -12,9 +12,10 @@ fields), where edits to lines that do not overlap merge like ``git merge-file``.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Literal
+
+from evalai_mirror.records import record
 
 
 class _Missing(Enum):
@@ -37,7 +38,7 @@ class FieldState(str, Enum):
     CONFLICT = "conflict"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FieldResult:
     """One key's decision.  ``value`` is what both sides hold afterwards (unused for CONFLICT)."""
 
@@ -58,7 +59,7 @@ def same(a: Any, b: Any) -> bool:
     return a is b or (type(a) is type(b) and a == b)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MergeResult:
     fields: dict[str, FieldResult]
 

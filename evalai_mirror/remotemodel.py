@@ -10,15 +10,16 @@ and a fresh look, never a wrong value, since EvalAI keeps an object's pk while i
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+from evalai_mirror.records import field, record
 
 from . import catalogue as cat
 from .catalogue import Read, Scope, Write
 from .values import normalise, to_api
 
 
-@dataclass
+@record
 class Ids:
     """What EvalAI's pks stand for, as the config names them."""
 
@@ -88,7 +89,7 @@ def _pk(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-@dataclass
+@record
 class Pks:
     """The pk of every object the snapshot names, for the requests that write them."""
 
@@ -189,7 +190,7 @@ def local_sponsors(value: Any) -> Any:
 # --------------------------------------------------------------------------- writing
 
 
-@dataclass
+@record
 class Request:
     """One request that writes fields: its kind, the object's pk, its body and its keys."""
 

@@ -19,7 +19,6 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING
 from evalai_mirror import PIP_SPEC
 from evalai_mirror.errors import UsageError
 from evalai_mirror.hooks import PRE_COMMIT_CONFIG
+from evalai_mirror.records import record
 from evalai_mirror.settings import DEFAULT_BRANCHES
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ _TITLE_LINE = re.compile(r"^title:[^\n]*$", re.MULTILINE)
 _RENDERED = frozenset({PRE_COMMIT_CONFIG, "README.md", CONFIG_PATH})
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Options:
     """What ``init`` was asked for."""
 
@@ -69,7 +69,7 @@ class Options:
     hooks_rev: str | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Created:
     """What :func:`create` made."""
 

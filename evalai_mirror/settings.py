@@ -24,13 +24,13 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from evalai_mirror import ui
 from evalai_mirror.errors import ConfigError, InsecureURLError, SettingsError, UsageError
+from evalai_mirror.records import field, record
 
 DEFAULT_HOST_URL = "https://eval.ai"
 HOST_CONFIG = "github/host_config.json"
@@ -67,7 +67,7 @@ def clean(value: object) -> str | None:
     return text
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Setting:
     """One resolved value and where it came from ("--host-url", "EVALAI_AUTH_TOKEN", ...)."""
 
@@ -82,7 +82,7 @@ class Setting:
 UNSET = Setting(None, "unset")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Connection:
     """Everything the API client needs: a checked host URL (no trailing slash), token, team."""
 
@@ -94,7 +94,7 @@ class Connection:
         return f"Connection(host_url={self.host_url!r}, token='***', team_pk={self.team_pk})"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RepoSettings:
     """The committed, non-secret settings of one repository (``.evalai-mirror.yml``)."""
 
@@ -117,7 +117,7 @@ class RepoSettings:
         return self.challenges.get(branch)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Settings:
     host_url: Setting
     token: Setting

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from evalai_mirror import UPGRADE_HINT, ui
 from evalai_mirror.errors import GitError, StateError
+from evalai_mirror.records import field, fields, record
 from evalai_mirror.state import (
     LOCAL_ONLY,
     BranchState,
@@ -62,7 +62,7 @@ def ref_name(branch: str) -> str:
     return REF_PREFIX + branch
 
 
-@dataclass
+@record
 class Link:
     """One command's tie to the shared ref: which remote, and when it was last fetched."""
 
@@ -90,7 +90,7 @@ class Link:
             self.pending = None
 
 
-@dataclass
+@record
 class Snapshot:
     """What one commit of the shared ref holds."""
 

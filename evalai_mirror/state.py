@@ -15,13 +15,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from evalai_mirror import UPGRADE_HINT, fsutil, ui
 from evalai_mirror.errors import StateError
+from evalai_mirror.records import asdict, field, fields, record
 
 STATE_DIR = "evalai-mirror"
 STATE_FILE = "state.json"
@@ -36,7 +36,7 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@dataclass
+@record
 class BranchState:
     """What one branch of the repository is synced with, and the last agreed snapshot."""
 
@@ -162,7 +162,7 @@ def same_json(a: Any, b: Any) -> bool:
     return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
 
 
-@dataclass
+@record
 class LogEntry:
     """One line of the audit log."""
 

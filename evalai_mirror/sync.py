@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -36,6 +35,7 @@ from evalai_mirror.fetch import Remote as Remote
 from evalai_mirror.fetch import fetch_remote as fetch_remote
 from evalai_mirror.leaks import tracked_token_files, warn_token_leak
 from evalai_mirror.merge import MISSING, FieldResult, FieldState, MergeResult, merge, same
+from evalai_mirror.records import field, record
 from evalai_mirror.source import FileSource, WorkTreeSource
 from evalai_mirror.state import BranchState, LogEntry, StateStore, now_iso
 
@@ -53,7 +53,7 @@ REMOTE_AHEAD = (FieldState.REMOTE, FieldState.MERGED, FieldState.CONFLICT)
 # --------------------------------------------------------------------------- context
 
 
-@dataclass
+@record
 class Context:
     """Everything one command run needs: the repository, its settings, EvalAI, the state."""
 
@@ -249,7 +249,7 @@ def check_claim(ctx: Context, pk: int, *, force: bool = False) -> None:
 # --------------------------------------------------------------------------- comparison
 
 
-@dataclass
+@record
 class Comparison:
     """Base, repository side and EvalAI side of one challenge, merged field by field."""
 
@@ -417,7 +417,7 @@ def _known(values: Mapping[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- status
 
 
-@dataclass
+@record
 class StatusReport:
     branch: str
     repository: str

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from evalai_mirror import fsutil
 from evalai_mirror.errors import GitError, RefusedError, SyncError
 from evalai_mirror.fetch import Remote
 from evalai_mirror.merge import MISSING, FieldResult, FieldState, same
+from evalai_mirror.records import field, record
 from evalai_mirror.source import FileSource, ReadOnce
 from evalai_mirror.state import BranchState, move_base, now_iso
 from evalai_mirror.sync import (
@@ -41,7 +41,7 @@ from evalai_mirror.sync import (
 from evalai_mirror.writeback import plan_local_changes
 
 
-@dataclass
+@record
 class PullReport:
     pk: int
     written: dict[str, Any] = field(default_factory=dict)  # key -> value written here
@@ -245,7 +245,7 @@ def _carried(ctx: Context, keys: Iterable[str], commit: str, command: str) -> No
 # --------------------------------------------------------------------------- resolve
 
 
-@dataclass
+@record
 class ResolveReport:
     taken: dict[str, str] = field(default_factory=dict)  # key -> "local" | "remote"
     files: list[str] = field(default_factory=list)

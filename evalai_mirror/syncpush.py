@@ -10,7 +10,6 @@ request's fields when EvalAI acknowledges it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -20,6 +19,7 @@ from evalai_mirror.catalogue import Read, Write
 from evalai_mirror.errors import ApiError, MirrorError, RefusedError, SyncError, ValidationFailed
 from evalai_mirror.fetch import ALL_READS
 from evalai_mirror.merge import MISSING, FieldResult, FieldState, same
+from evalai_mirror.records import field, record
 from evalai_mirror.source import FileSource, WorkTreeSource
 from evalai_mirror.state import BranchState, move_base, now_iso
 from evalai_mirror.sync import (
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from evalai_mirror.git import CommitSource
 
 
-@dataclass
+@record
 class PushReport:
     """What a push did (or, with dry_run, would do)."""
 
@@ -435,7 +435,7 @@ def _send_plan(
             ctx.store.save(ctx.branch, state)
 
 
-@dataclass
+@record
 class PartialPush:
     """How far a push that failed got: fields EvalAI acknowledged, fields whose request got
     no answer (they may have been applied), and fields not sent."""

@@ -7,12 +7,13 @@ Columns are as wide as their widest cell, up to a per-column cap; longer cells a
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+
+from evalai_mirror.records import record
 
 ELLIPSIS = "…"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Column:
     title: str
     max_width: int = 40

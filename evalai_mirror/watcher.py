@@ -21,7 +21,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from evalai_mirror.errors import (
     UnreachableError,
 )
 from evalai_mirror.fetch import ALL_READS
+from evalai_mirror.records import record
 
 FULL_READ_EVERY = 60.0  # seconds (about): a poll that reads every field, not just 3 GETs
 DEFAULT_MAX_BACKOFF = 120.0
@@ -55,7 +55,7 @@ def timestamped(level: str, message: str) -> None:
         ui.out(f"{stamp} {message}")
 
 
-@dataclass
+@record
 class WatchOptions:
     interval: float
     prefer: sync.Prefer | None = None
@@ -67,7 +67,7 @@ class WatchOptions:
     debounce: float = DEBOUNCE
 
 
-@dataclass
+@record
 class PollResult:
     """One poll: whether EvalAI answered, when to poll next, what the pull did."""
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+from evalai_mirror.records import field, record
 
 from . import catalogue as cat
 from .catalogue import Kind
@@ -26,7 +27,7 @@ _LEAD = re.compile(r"^\s*")
 _TRAIL = re.compile(r"\s*$")
 
 
-@dataclass
+@record
 class LocalWrite:
     """What writing some values here takes: each file's new content, and the keys held back
     (key -> why) because their file also serves another field."""

@@ -26,7 +26,6 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from evalai_mirror import ui
@@ -40,6 +39,7 @@ from evalai_mirror.errors import (
     UnreachableError,
     UsageError,
 )
+from evalai_mirror.records import record
 
 if TYPE_CHECKING:
     from evalai_mirror.sync import Context
@@ -116,7 +116,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 # --------------------------------------------------------------------------- what to push
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Target:
     """One branch to push and the revision to read the challenge from."""
 

@@ -15,12 +15,12 @@ import json
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from evalai_mirror import settings, ui
 from evalai_mirror.errors import ConfigError, GitError, GitHubError, MirrorError, UsageError
+from evalai_mirror.records import record
 
 if TYPE_CHECKING:  # pragma: no cover
     from evalai_mirror.github import GitHubClient, Hook
@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
 # --- where and with what ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Target:
     payload_url: str
     host_url: str

@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 import threading
 import time
-from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from evalai_mirror.records import asdict, field, record
 
 FAULT_KINDS = ("500", "html", "drop", "delay", "lost", "cut", "late", "shape")
 # The kinds that let the request do its work first, then lose the answer: what a client sees
@@ -15,7 +16,7 @@ FAULT_KINDS = ("500", "html", "drop", "delay", "lost", "cut", "late", "shape")
 APPLIED_KINDS = frozenset({"lost", "cut", "late"})
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RequestRecord:
     """One API request as the sandbox saw it (``/_sandbox/`` calls are not recorded).
 
@@ -36,7 +37,7 @@ class RequestRecord:
         return asdict(self)
 
 
-@dataclass
+@record
 class Fault:
     """The next ``count`` requests matching ``method`` (None: any) and ``path_regex``
     (``re.search`` on the path) answer as ``kind`` says: "500" (a JSON 500), "html" (an HTML

@@ -7,10 +7,10 @@ Text is trimmed (``str.strip()``), dates are stored as the API shows them (UTC, 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from evalai_mirror.challenge import format_date
+from evalai_mirror.records import record
 from evalai_mirror.sandbox.dates import parse_datetime
 from evalai_mirror.validate import FALSE_VALUES, TRUE_VALUES, WRONG_DATETIME_FORMAT
 
@@ -20,7 +20,7 @@ BLANK = "This field may not be blank."
 _INT_RE = re.compile(r"^-?\d+(\.0*)?$")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Field:
     kind: str  # "char", "bool", "int", "datetime", "json", "strlist", "choice", "intchoice"
     null: bool = False
