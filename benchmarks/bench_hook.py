@@ -61,7 +61,7 @@ TARGET = 0.1  # seconds over the floor
 # What any client that reads a YAML config and speaks JSON over HTTP(S) loads, whoever wrote
 # it: its cost over `python -c pass` is a floor under our own start-up that no code of ours
 # can go below (printed as its own row, not a command).
-LIBRARIES = "import argparse, dataclasses, http.client, json, ssl, yaml"
+LIBRARIES = "import argparse, http.client, json, ssl, yaml"
 # The rows that inform rather than answer to the target, and what they say.
 NOTES = {
     "(python loading the libraries alone)": "floor: python -c pass",
