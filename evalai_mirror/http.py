@@ -6,22 +6,21 @@ request says who is asking; and a server on this machine is asked directly, beca
 the environment cannot reach it and plain http through one would hand the token to another host.
 A GET is sent again after a dropped connection or a server error; nothing else is.
 
-Two transports, one policy.  :class:`DirectSession` sends EvalAI's JSON requests over the
-standard library's ``http.client`` (keep-alive connections, one per concurrent request), so a
-hook's push does not load ``requests`` (which costs more than the rest of the push's own work);
-it is used when no proxy from the environment applies to the host.  ``requests`` (imported when
-first needed) sends everything else: multipart uploads, the GitHub API, and every request that
-must go through a proxy.
+Two transports, one policy.  :class:`DirectSession` sends EvalAI's JSON requests itself,
+each one HTTP/1.1 exchange of :mod:`evalai_mirror.wire` on a plain socket (keep-alive
+connections, one per concurrent request; ``ssl`` imported only for an https URL), so a hook's
+push loads neither ``requests`` (which costs more than the rest of the push's own work) nor
+``http.client`` (~37 ms to import: it loads ``email`` and ``ssl``); it is used when no proxy
+from the environment applies to the host.  ``requests`` (imported when first needed) sends
+everything else: multipart uploads, the GitHub API, and every request that must go through a
+proxy.  DirectSession follows no redirect: a 3xx answer is returned as it came.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
-import select
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -31,8 +30,11 @@ from urllib.parse import urlsplit
 
 from evalai_mirror import __version__
 from evalai_mirror.settings import is_loopback
+from evalai_mirror.wire import BrokenAnswer, Connection, Reply, host_header
 
 if TYPE_CHECKING:
+    import ssl
+
     import requests
 
 USER_AGENT = f"evalai-mirror/{__version__}"
@@ -131,7 +133,7 @@ def send(
     )
 
 
-# --------------------------------------------------------------------------- http.client
+# --------------------------------------------------------------------------- DirectSession
 
 _PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
 
@@ -205,10 +207,12 @@ class Response(Protocol):
 
 
 class DirectSession:
-    """Keep-alive connections to one host over ``http.client``: each request takes an idle
-    connection (one the server has not closed) or opens one, and gives it back when the answer
-    allows; several threads may send at once.  TLS is verified against ``REQUESTS_CA_BUNDLE``
-    or ``CURL_CA_BUNDLE`` when set (as ``requests`` does), else certifi's bundle."""
+    """Keep-alive connections to one host, each request one exchange of :mod:`evalai_mirror.wire`
+    on a plain socket: each request takes an idle connection (one the server has not closed)
+    or opens one, and gives it back when the answer allows; several threads may send at once.
+    TLS (``ssl`` imported only then) is verified against ``REQUESTS_CA_BUNDLE`` or
+    ``CURL_CA_BUNDLE`` when set (as ``requests`` does), else certifi's bundle, the host name
+    sent (SNI) and checked."""
 
     def __init__(self, base_url: str, *, token: str | None = None,
                  headers: Mapping[str, str] | None = None) -> None:
@@ -216,11 +220,12 @@ class DirectSession:
         self._https = parts.scheme == "https"
         self._host = parts.hostname or ""
         self._port = parts.port or (443 if self._https else 80)
+        self._host_header = host_header(self._host, self._port, 443 if self._https else 80)
         self._prefix = parts.path.rstrip("/")
         self._headers = {"User-Agent": USER_AGENT, **(headers or {})}
         if token is not None:
             self._headers["Authorization"] = f"Bearer {token}"
-        self._idle: list[http.client.HTTPConnection] = []
+        self._idle: list[Connection] = []
         self._lock = threading.Lock()
         self._tls: ssl.SSLContext | None = None
 
@@ -248,65 +253,79 @@ class DirectSession:
         if content_type is not None:
             headers["Content-Type"] = content_type
         conn = self._connection(timeout)
-        with _failures(conn):
-            conn.request(method, self._prefix + path, body=body, headers=headers)
-        return Started(self, conn)
-
-    def give_back(self, conn: http.client.HTTPConnection,
-                  response: http.client.HTTPResponse) -> None:
-        """Keep ``conn``, its answer read, for the next request, unless the answer closed it."""
-        if response.will_close:
+        try:
+            with _failures(conn):
+                conn.send(method, self._host_header, self._prefix + path, headers, body)
+        except ValueError as exc:  # a path or header that cannot be sent: sending again won't do
             conn.close()
-        else:
+            raise NoAnswer(f"cannot send {method} {path}: {exc}") from exc
+        return Started(self, conn, method)
+
+    def give_back(self, conn: Connection, reply: Reply) -> None:
+        """Keep ``conn``, its answer read, for the next request, unless the answer closed it."""
+        if reply.keep_alive:
             with self._lock:
                 self._idle.append(conn)
+        else:
+            conn.close()
 
-    def _connection(self, timeout: tuple[float, float]) -> http.client.HTTPConnection:
+    def _connection(self, timeout: tuple[float, float]) -> Connection:
         while True:
             with self._lock:
                 conn = self._idle.pop() if self._idle else None
             if conn is None:
                 break
-            if conn.sock is not None and not _closed_by_server(conn.sock):
+            if conn.idle_usable():
                 conn.sock.settimeout(timeout[1])
                 return conn
             conn.close()
-        if self._https:
-            if self._tls is None:
-                self._tls = _tls_context()
-            conn = http.client.HTTPSConnection(self._host, self._port, timeout=timeout[0],
-                                               context=self._tls)
-        else:
-            conn = http.client.HTTPConnection(self._host, self._port, timeout=timeout[0])
         try:
-            conn.connect()
+            sock = socket.create_connection((self._host, self._port), timeout=timeout[0])
         except TimeoutError as exc:
-            conn.close()
             raise Dropped("connect timed out", timeout="connect") from exc
         except OSError as exc:
-            conn.close()
             raise Dropped(_reason(exc)) from exc
-        assert conn.sock is not None
-        conn.sock.settimeout(timeout[1])
-        return conn
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._https:
+                sock = self._wrap(sock)
+        except TimeoutError as exc:
+            sock.close()
+            raise Dropped("connect timed out", timeout="connect") from exc
+        except OSError as exc:
+            sock.close()
+            raise Dropped(_reason(exc)) from exc
+        sock.settimeout(timeout[1])
+        return Connection(sock)
+
+    def _wrap(self, sock: socket.socket) -> socket.socket:
+        """``sock`` after the TLS handshake (within the connect timeout), certificate and
+        host name verified."""
+        import ssl
+
+        if self._tls is None:
+            self._tls = _tls_context()
+        try:
+            return self._tls.wrap_socket(sock, server_hostname=self._host)
+        except ssl.SSLCertVerificationError as exc:
+            raise OSError(f"certificate verify failed ({exc.verify_message})") from exc
 
 
 class Started:
     """A request :meth:`DirectSession.start` sent, its answer not read yet."""
 
-    def __init__(self, session: DirectSession, conn: http.client.HTTPConnection) -> None:
+    def __init__(self, session: DirectSession, conn: Connection, method: str) -> None:
         self._session = session
         self._conn = conn
+        self._method = method
 
     def answer(self) -> Answer:
         """Read the whole answer; :class:`Dropped` or :class:`NoAnswer` when there is none."""
         conn = self._conn
         with _failures(conn):
-            response = conn.getresponse()
-            content = response.read()
-        self._session.give_back(conn, response)
-        headers = {name.lower(): value for name, value in response.getheaders()}
-        return Answer(response.status, response.reason, headers, content)
+            reply = conn.receive(self._method)
+        self._session.give_back(conn, reply)
+        return Answer(reply.status, reply.reason, reply.headers, reply.body)
 
     def close(self) -> None:
         """Drop the request's connection, its answer unread."""
@@ -314,7 +333,7 @@ class Started:
 
 
 @contextmanager
-def _failures(conn: http.client.HTTPConnection) -> Iterator[None]:
+def _failures(conn: Connection) -> Iterator[None]:
     """A request's failure as :class:`NoAnswer` (a timeout) or :class:`Dropped` (anything else
     on the way), its connection closed."""
     try:
@@ -322,22 +341,17 @@ def _failures(conn: http.client.HTTPConnection) -> Iterator[None]:
     except TimeoutError as exc:
         conn.close()
         raise NoAnswer("read timed out", timeout="read") from exc
-    except (OSError, http.client.HTTPException) as exc:
+    except BrokenAnswer as exc:
+        conn.close()
+        raise Dropped(exc.reason) from exc
+    except OSError as exc:
         conn.close()
         raise Dropped(_reason(exc)) from exc
 
 
-def _closed_by_server(sock: socket.socket) -> bool:
-    """Whether an idle connection is over: readable means the server closed it (or sent
-    something unasked), either way it cannot carry a request."""
-    try:
-        readable, _, _ = select.select([sock], [], [], 0)
-    except (OSError, ValueError):
-        return True
-    return bool(readable)
-
-
 def _tls_context() -> ssl.SSLContext:
+    import ssl
+
     cafile = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
     if not cafile:
         try:
@@ -353,16 +367,10 @@ def _reason(exc: BaseException) -> str:
     """What went wrong, in the words :func:`evalai_mirror.apierrors.unreachable` looks for."""
     if isinstance(exc, ConnectionRefusedError):
         return "Connection refused"
-    if isinstance(exc, http.client.RemoteDisconnected):
-        return "Remote end closed connection without response"
     if isinstance(exc, ConnectionResetError):
         return "Connection reset by peer"
     if isinstance(exc, ConnectionAbortedError):
         return "Connection aborted"
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"certificate verify failed ({exc.verify_message})"
-    if isinstance(exc, http.client.IncompleteRead):
-        return "Connection broken: IncompleteRead"
     return str(exc) or type(exc).__name__
 
 
