@@ -3,7 +3,7 @@
 Paths, methods and bodies follow the EvalAI host API exactly (see the project's reference notes):
 Bearer auth, trailing slashes only where EvalAI has them, multipart zips that always carry
 ``zip_configuration``, pagination by following ``next``.  JSON requests go over the client's
-:class:`~evalai_mirror.http.DirectSession` (``http.client``, keep-alive) unless a proxy applies;
+:class:`~evalai_mirror.http.DirectSession` (plain sockets, keep-alive) unless a proxy applies;
 zip uploads and proxied requests over one ``requests.Session``, made when first needed.
 GETs are retried on connection errors and 5xx, POST and PATCH never are.  Every failure becomes
 an :class:`~evalai_mirror.errors.ApiError` subclass with a one-line message that says what to
@@ -76,7 +76,7 @@ class EvalAIClient:
         self.retries = max(0, retries)
         self.backoff = backoff
         self.stats = ClientStats()
-        # JSON requests go over http.client (no proxy applies), uploads and proxied requests
+        # JSON requests go over DirectSession (no proxy applies), uploads and proxied requests
         # through requests, imported when first needed (see http.py)
         self._direct = (
             DirectSession(self.host_url, token=connection.token, headers=_HEADERS)
