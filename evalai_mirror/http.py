@@ -303,10 +303,12 @@ class DirectSession:
         host name verified."""
         import ssl
 
-        if self._tls is None:
-            self._tls = _tls_context()
+        with self._lock:
+            if self._tls is None:
+                self._tls = _tls_context()
+            tls = self._tls
         try:
-            return self._tls.wrap_socket(sock, server_hostname=self._host)
+            return tls.wrap_socket(sock, server_hostname=self._host)
         except ssl.SSLCertVerificationError as exc:
             raise OSError(f"certificate verify failed ({exc.verify_message})") from exc
 
