@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 from urllib.parse import urlsplit
 
 from evalai_mirror import __version__
@@ -280,7 +280,11 @@ class DirectSession:
                 return conn
             conn.close()
         try:
-            sock = socket.create_connection((self._host, self._port), timeout=timeout[0])
+            # an ASCII name as bytes: a str is encoded with the idna codec, which a hook
+            # would load (with stringprep and unicodedata) just to pass "127.0.0.1" on
+            # (getaddrinfo takes bytes; typeshed says str)
+            host = cast(str, self._host.encode() if self._host.isascii() else self._host)
+            sock = socket.create_connection((host, self._port), timeout=timeout[0])
         except TimeoutError as exc:
             raise Dropped("connect timed out", timeout="connect") from exc
         except OSError as exc:

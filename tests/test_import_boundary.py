@@ -12,11 +12,14 @@ Nor do they load the stdlib's :mod:`dataclasses` or :mod:`inspect` (which import
 ``dis``, ``tokenize``...): together some 15-20 ms of a hook's start-up, so the package's
 records come from :mod:`evalai_mirror.records` instead.  Nor ``http.client`` (with ``email``,
 ~37 ms) or, for a plain http URL, ``ssl``: EvalAI's JSON requests go over
-:mod:`evalai_mirror.wire` on a plain socket.
+:mod:`evalai_mirror.wire` on a plain socket.  Nor ``shutil`` (argparse's formatter asks it
+for the terminal's width; it brings the compression modules), ``ipaddress`` (to tell a loopback
+address) or the ``idna`` codec (for a host name given to ``getaddrinfo`` as text), a few ms each.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -30,7 +33,8 @@ HEAVY = ("requests", "urllib3", "git", "gitdb", "ruamel", "watchdog", "werkzeug"
 
 # stdlib modules that cost a hook's start-up more than they give it (a package: any of its
 # modules; ``ssl`` is for an https URL only, and the tests' URLs are plain http)
-SLOW_STDLIB = ("dataclasses", "inspect", "http.client", "email", "ssl")
+SLOW_STDLIB = ("dataclasses", "inspect", "http.client", "email", "ssl", "shutil", "ipaddress",
+               "encodings.idna")
 
 REPORT = "import json, sys; print(json.dumps(sorted(sys.modules)))"
 
@@ -50,8 +54,17 @@ def loaded_by(code: str, cwd: Path | None = None) -> set[str]:
     return {name.split(".")[0] for name in modules_after(code, cwd)}
 
 
+@functools.cache
+def at_start() -> frozenset[str]:
+    """The modules this interpreter holds before it runs anything: an editable install's
+    finder loads some (ipaddress, pathlib...) into every process, which no code of ours can
+    help."""
+    return frozenset(modules_after("pass"))
+
+
 def slow_stdlib(modules: set[str]) -> set[str]:
-    """Which of :data:`SLOW_STDLIB` ``modules`` holds."""
+    """Which of :data:`SLOW_STDLIB` ``modules`` holds, beyond what every process holds."""
+    modules = modules - at_start()
     return {name for name in SLOW_STDLIB
             if name in modules or any(m.startswith(name + ".") for m in modules)}
 

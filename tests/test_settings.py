@@ -367,3 +367,20 @@ def test_repo_settings_errors_name_file_line_and_fix(text: str, line: int, fragm
     assert message.startswith(f".evalai-mirror.yml:{line}: "), message
     assert fragment in message
     assert info.value.hint, "every error says how to fix it"
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["127.0.0.1", "127.255.1.2", "128.0.0.1", "::1", "[::1]", "::2", "0:0:0:0:0:0:0:1",
+     "localhost", "LOCALHOST.", "a.localhost", "eval.ai", "127.0.0.01", "127.1",
+     "::ffff:127.0.0.1", "", "10.0.0.1", "1.2.3.4.5", "fe80::1%eth0", "x\x00y"],
+)
+def test_loopback_is_what_ipaddress_says(host: str) -> None:
+    import ipaddress
+
+    name = host.strip("[]").rstrip(".").lower()
+    try:
+        expected = ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        expected = name == "localhost" or name.endswith(".localhost")
+    assert s.is_loopback(host) is expected
