@@ -3,9 +3,9 @@
 A git hook's push has a start-up budget (README: at most 100 ms over ``python -c pass`` plus
 EvalAI's answer time).  The stdlib's :mod:`dataclasses` imports :mod:`inspect` (and with it
 ``ast``, ``dis``, ``tokenize``...), ~15-20 ms per process, and decorating a class costs it
-~0.6 ms (several ``exec`` calls and a signature for the docstring); the hook's path creates
-some 25 of them.  ``@record`` follows :mod:`dataclasses` and keeps its semantics for what is
-supported here:
+~0.5 ms (an ``exec`` per generated method and a signature for the docstring); the hook's path
+creates some 25 of them.  A record costs ~20-40 us.  ``@record`` follows :mod:`dataclasses`
+and keeps its semantics for what is supported here:
 
 - ``@record`` and ``@record(frozen=True)`` (``eq`` is always on, as dataclasses' default);
 - ``field(default=..., default_factory=..., init=..., repr=..., compare=...)``;
@@ -22,11 +22,13 @@ supported here:
 
 Not supported: ``order``, ``unsafe_hash``, ``kw_only``, ``slots``, ``InitVar``, ``replace``,
 ``match_args`` and the generated ``__doc__`` (dataclasses builds it with :mod:`inspect`).
-``ClassVar`` annotations are left out of the fields, as dataclasses does.
+``ClassVar`` annotations are left out of the fields, as dataclasses does.  One difference:
+``__init__`` puts the values straight into the instance's ``__dict__``, so a ``__setattr__``
+the class defines, or a property named like a field, is not called (none here has one).
 
 For type checkers ``record`` is a ``dataclass_transform``, so mypy checks constructor calls,
 fields and frozen-ness exactly as for a dataclass.  At run time this module imports only
-builtins (``_thread``; ``copy`` when :func:`asdict` meets a value that is not plain data).
+``sys`` and ``_thread`` (and ``copy`` when :func:`asdict` meets a value that is not plain data).
 """
 
 from __future__ import annotations
@@ -258,9 +260,9 @@ def _set(cls: type, name: str, function: Any) -> None:
 def _init(cls: type, specs: list[Field]) -> Any:
     """``__init__`` with the fields as its parameters, so Python itself binds positional and
     keyword arguments and words a wrong call (``Name.__init__() missing 1 required positional
-    argument: 'x'``).  Compiling source per class as dataclasses does costs ~5 us a field; the
-    code of ``def __init__(self, p0, p1): ...`` is compiled once per parameter count instead
-    and given each class's parameter names (the bytecode refers to parameters by position)."""
+    argument: 'x'``).  It is the code of ``_init<count>`` below given the class's parameter
+    names (the bytecode refers to parameters by position, not name): compiling source per
+    class, as dataclasses does, costs ~5 us a field."""
     params = [spec for spec in specs if spec.init]
     names = tuple(spec.name for spec in params)
     defaults = []
@@ -277,42 +279,43 @@ def _init(cls: type, specs: list[Field]) -> Any:
     hidden = tuple((spec.name, spec.default, spec.default_factory) for spec in specs
                    if not spec.init and (spec.default is not MISSING
                                          or spec.default_factory is not MISSING))
-    post_init = hasattr(cls, "__post_init__")
-    plain = not (factories or hidden or post_init)
-    code = _template(len(names), plain)
     varnames = ("__record_self__" if "self" in names else "self", *names)
-    code = code.replace(co_varnames=varnames, co_name="__init__")
-    if plain:
-        namespace: dict[str, Any] = {"_record_zip_": zip, "_record_names_": names}
-    else:
-        namespace = {"_record_fill_": _filler(names, factories, hidden, post_init)}
-    return _FUNCTION(code, namespace, "__init__", tuple(defaults) or None)
+    code = _template(len(names))
+    names_of_code = {"co_qualname": f"{cls.__qualname__}.__init__"} if _QUALNAMES else {}
+    code = code.replace(co_varnames=varnames, co_name="__init__", **names_of_code)
+    fill = _filler(names, factories, hidden, hasattr(cls, "__post_init__"))
+    return _FUNCTION(code, {"_record_fill_": fill}, "__init__", tuple(defaults) or None)
 
 
 _FUNCTION: Any = type(lambda: None)  # types.FunctionType, without importing types
-_TEMPLATES: dict[tuple[int, bool], Any] = {}
+_QUALNAMES = sys.version_info >= (3, 11)  # code objects have a co_qualname (for tracebacks)
 
 
-def _template(count: int, plain: bool) -> Any:
-    """The code of an ``__init__`` of ``count`` parameters ``p0``, ``p1``...: it puts their
-    values in the instance's ``__dict__`` (as ``object.__setattr__`` does for a plain
-    attribute), directly when ``plain``, else through ``_record_fill_``."""
-    code = _TEMPLATES.get((count, plain))
-    if code is None:
+def _template(count: int) -> Any:
+    """The code of an ``__init__`` of ``count`` parameters that passes the instance and their
+    values to ``_record_fill_``."""
+    code = _TEMPLATES.get(count)
+    if code is None:  # more fields than any record here has: compile it
         params = "".join(f", p{i}" for i in range(count))
         values = "".join(f"p{i}, " for i in range(count))
-        if plain:
-            body = f"self.__dict__.update(_record_zip_(_record_names_, ({values})))"
-        else:
-            body = f"_record_fill_(self, ({values}))"
         namespace: dict[str, Any] = {}
-        exec(f"def __init__(self{params}):\n    {body}\n", namespace)
-        code = _TEMPLATES[count, plain] = namespace["__init__"].__code__
+        exec(f"def __init__(self{params}):\n    _record_fill_(self, ({values}))\n", namespace)
+        code = _TEMPLATES[count] = namespace["__init__"].__code__
     return code
 
 
 def _filler(names: tuple[str, ...], factories: tuple[tuple[str, Any], ...],
             hidden: tuple[tuple[str, Any, Any], ...], post_init: bool) -> Any:
+    """What ``__init__`` does with its arguments: each field's value into the instance's
+    ``__dict__`` (as ``object.__setattr__`` does for a plain attribute; a frozen record's own
+    ``__setattr__`` is not called), a default factory called for each argument not given, the
+    ``init=False`` fields' defaults, then ``__post_init__``."""
+    if not (factories or hidden or post_init):
+        def fill_plain(self: Any, values: tuple[Any, ...]) -> None:
+            self.__dict__.update(zip(names, values, strict=True))
+
+        return fill_plain
+
     def fill(self: Any, values: tuple[Any, ...]) -> None:
         attributes = self.__dict__
         attributes.update(zip(names, values, strict=True))
@@ -325,6 +328,98 @@ def _filler(names: tuple[str, ...], factories: tuple[tuple[str, Any], ...],
             self.__post_init__()
 
     return fill
+
+
+# The code of ``__init__`` for each parameter count up to 16 (this package's records have up to
+# 13), written out so that it is compiled once, into this module's .pyc, and not in every
+# process: compiling the 13 counts cost ~1 ms a process.  Each is only a source of code;
+# ``_init`` runs it with the parameter names and ``_record_fill_`` of one class.
+_record_fill_: Any = None
+
+
+def _init0(self: Any) -> None:
+    _record_fill_(self, ())
+
+
+def _init1(self: Any, p0: Any) -> None:
+    _record_fill_(self, (p0,))
+
+
+def _init2(self: Any, p0: Any, p1: Any) -> None:
+    _record_fill_(self, (p0, p1))
+
+
+def _init3(self: Any, p0: Any, p1: Any, p2: Any) -> None:
+    _record_fill_(self, (p0, p1, p2))
+
+
+def _init4(self: Any, p0: Any, p1: Any, p2: Any, p3: Any) -> None:
+    _record_fill_(self, (p0, p1, p2, p3))
+
+
+def _init5(self: Any, p0: Any, p1: Any, p2: Any, p3: Any, p4: Any) -> None:
+    _record_fill_(self, (p0, p1, p2, p3, p4))
+
+
+def _init6(self: Any, p0: Any, p1: Any, p2: Any, p3: Any, p4: Any, p5: Any) -> None:
+    _record_fill_(self, (p0, p1, p2, p3, p4, p5))
+
+
+def _init7(self: Any, p0: Any, p1: Any, p2: Any, p3: Any, p4: Any, p5: Any, p6: Any) -> None:
+    _record_fill_(self, (p0, p1, p2, p3, p4, p5, p6))
+
+
+def _init8(self: Any, p0: Any, p1: Any, p2: Any, p3: Any, p4: Any, p5: Any, p6: Any,
+           p7: Any) -> None:
+    _record_fill_(self, (p0, p1, p2, p3, p4, p5, p6, p7))
+
+
+def _init9(self: Any, p0: Any, p1: Any, p2: Any, p3: Any, p4: Any, p5: Any, p6: Any, p7: Any,
+           p8: Any) -> None:
+    _record_fill_(self, (p0, p1, p2, p3, p4, p5, p6, p7, p8))
+
+
+def _init10(self: Any, p0: Any, p1: Any, p2: Any, p3: Any, p4: Any, p5: Any, p6: Any, p7: Any,
+            p8: Any, p9: Any) -> None:
+    _record_fill_(self, (p0, p1, p2, p3, p4, p5, p6, p7, p8, p9))
+
+
+def _init11(self: Any, p0: Any, p1: Any, p2: Any, p3: Any, p4: Any, p5: Any, p6: Any, p7: Any,
+            p8: Any, p9: Any, p10: Any) -> None:
+    _record_fill_(self, (p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10))
+
+
+def _init12(self: Any, p0: Any, p1: Any, p2: Any, p3: Any, p4: Any, p5: Any, p6: Any, p7: Any,
+            p8: Any, p9: Any, p10: Any, p11: Any) -> None:
+    _record_fill_(self, (p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11))
+
+
+def _init13(self: Any, p0: Any, p1: Any, p2: Any, p3: Any, p4: Any, p5: Any, p6: Any, p7: Any,
+            p8: Any, p9: Any, p10: Any, p11: Any, p12: Any) -> None:
+    _record_fill_(self, (p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12))
+
+
+def _init14(self: Any, p0: Any, p1: Any, p2: Any, p3: Any, p4: Any, p5: Any, p6: Any, p7: Any,
+            p8: Any, p9: Any, p10: Any, p11: Any, p12: Any, p13: Any) -> None:
+    _record_fill_(self, (p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12, p13))
+
+
+def _init15(self: Any, p0: Any, p1: Any, p2: Any, p3: Any, p4: Any, p5: Any, p6: Any, p7: Any,
+            p8: Any, p9: Any, p10: Any, p11: Any, p12: Any, p13: Any, p14: Any) -> None:
+    _record_fill_(self, (p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12, p13, p14))
+
+
+def _init16(self: Any, p0: Any, p1: Any, p2: Any, p3: Any, p4: Any, p5: Any, p6: Any, p7: Any,
+            p8: Any, p9: Any, p10: Any, p11: Any, p12: Any, p13: Any, p14: Any, p15: Any) -> None:
+    _record_fill_(self, (p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12, p13, p14, p15))
+
+
+_TEMPLATES: dict[int, Any] = {
+    n: function.__code__ for n, function in enumerate((
+        _init0, _init1, _init2, _init3, _init4, _init5, _init6, _init7, _init8, _init9, _init10,
+        _init11, _init12, _init13, _init14, _init15, _init16,
+    ))
+}
 
 
 def _repr_of(names: tuple[str, ...]) -> Any:

@@ -363,3 +363,14 @@ def test_a_record_and_the_same_dataclass_agree(args: tuple[Any, ...]) -> None:
     assert [f.name for f in fields(ours)] == [f.name for f in dataclasses.fields(theirs)]
     assert vars(ours) == vars(theirs)
     assert (ours == Report(*args)) == (theirs == DataReport(*args)) is True
+
+
+def test_a_record_of_more_fields_than_the_written_out_inits_works_the_same() -> None:
+    names = [f"f{i}" for i in range(20)]
+    wide = record(type("Wide", (), {"__annotations__": dict.fromkeys(names, "int"), "f19": 0}))
+    made = wide(*range(19))
+    assert [getattr(made, name) for name in names] == [*range(19), 0]
+    assert made == wide(*range(19), f19=0)
+    with pytest.raises(TypeError, match=r"Wide.__init__\(\) missing 1 required positional "
+                                        r"argument: 'f18'"):
+        wide(*range(18))
