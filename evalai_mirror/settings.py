@@ -328,11 +328,6 @@ def read_token_file(path: Path, label: str | None = None) -> str | None:
     return token
 
 
-def _yaml_error_line(exc: Exception) -> int | None:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    return None if mark is None else int(mark.line) + 1
-
-
 def load_repo_settings(repo_root: Path | None) -> RepoSettings:
     """``.evalai-mirror.yml`` at ``repo_root`` (every key optional); defaults without it."""
     if repo_root is None:
@@ -348,52 +343,47 @@ def load_repo_settings(repo_root: Path | None) -> RepoSettings:
 
 
 def parse_repo_settings(text: str, *, path: Path | None = None) -> RepoSettings:
-    """Check and read the text of ``.evalai-mirror.yml``; errors name the line and the fix."""
-    import yaml
+    """Check and read the text of ``.evalai-mirror.yml``; errors name the line and the fix.
+    Read as every YAML file here is (:mod:`evalai_mirror.yamlload`: a hook reads a text parsed
+    before without loading PyYAML)."""
+    from evalai_mirror import yamlload
 
     label = SETTINGS_FILE
+    syntax = "fix the syntax; every key is optional, an empty file is fine"
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise ConfigError(
-            f"not valid YAML ({problem})",
-            path=label,
-            line=_yaml_error_line(exc),
-            hint="fix the syntax; every key is optional, an empty file is fine",
-        ) from exc
+        loaded = yamlload.load(text)
+    except yamlload.YamlSyntaxError as exc:
+        raise ConfigError(f"not valid YAML: {exc.server_message.strip()}", path=label,
+                          line=exc.line, hint=syntax) from None
+    except ValueError as exc:  # e.g. an impossible date such as 2024-13-45
+        raise ConfigError(f"has a value YAML cannot read ({exc})", path=label,
+                          hint="fix that value, or quote it to make it text") from None
+    root = loaded.data
     if root is None:
         return RepoSettings(path=path)
-    if not isinstance(root, yaml.MappingNode):
+    if not isinstance(root, dict):
         raise ConfigError(
             "must be a mapping of settings",
             path=label,
-            line=root.start_mark.line + 1,
+            line=loaded.line(()),
             hint="write `key: value` lines, e.g. `branches: [challenge]`",
         )
-    values: dict[str, Any] = {}
-    for key_node, value_node in root.value:
-        line = key_node.start_mark.line + 1
-        key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+    # the first problem in the file's order: a key nobody knows, or one set a second time
+    problems: list[tuple[int, ConfigError]] = []
+    for key in root:
         if key not in _KEYS:
-            raise ConfigError(
-                f"unknown setting {key!r}",
-                path=label,
-                line=line,
+            line = loaded.line((key,)) or 1
+            problems.append((line, ConfigError(
+                f"unknown setting {key!r}", path=label, line=line,
                 hint="remove it; known settings: " + ", ".join(_KEYS),
-            )
-        if key in values:
-            raise ConfigError(f"{key!r} is set twice", path=label, line=line, hint="keep one")
-        loader = yaml.SafeLoader("")
-        try:
-            value = loader.construct_object(value_node, deep=True)
-        except yaml.YAMLError as exc:
-            raise ConfigError(
-                f"{key}: cannot read the value", path=label, line=line, hint=_KEYS[key]
-            ) from exc
-        finally:
-            loader.dispose()
-        values[key] = _check(key, value, line)
+            )))
+    for where, line in loaded.repeated.items():
+        if len(where) == 1:  # a setting's own value may repeat a key, as any YAML mapping
+            problems.append((line, ConfigError(
+                f"{where[0]!r} is set twice", path=label, line=line, hint="keep one")))
+    if problems:
+        raise min(problems, key=lambda found: found[0])[1]
+    values = {key: _check(key, value, loaded.line((key,)) or 1) for key, value in root.items()}
     return RepoSettings(path=path, explicit=frozenset(values), **values)
 
 

@@ -50,13 +50,20 @@ class YamlLimitError(YamlSyntaxError):
 
 
 class Loaded:
-    """The parsed document and the 1-based line of every key and sequence item."""
+    """The parsed document, the 1-based line of every key and sequence item, and of every key
+    a mapping holds twice (``repeated``: the later one, whose value ``safe_load`` keeps)."""
 
-    __slots__ = ("data", "lines")
+    __slots__ = ("data", "lines", "repeated")
 
-    def __init__(self, data: Any, lines: dict[Path, int]) -> None:
+    def __init__(self, data: Any, lines: dict[Path, int],
+                 repeated: dict[Path, int] | None = None) -> None:
         self.data = data
         self.lines = lines
+        self.repeated = {} if repeated is None else repeated
+
+    def copy(self) -> Loaded:
+        """A copy the caller may change without changing this one."""
+        return Loaded(copy.deepcopy(self.data), dict(self.lines), dict(self.repeated))
 
     def line(self, path: Path) -> int | None:
         """The line of ``path``, or of its nearest ancestor that has one."""
@@ -80,14 +87,14 @@ def load(text: str | bytes) -> Loaded:
         text = text.decode("utf-8")
     last = _LAST
     if last is not None and last[0] == text:  # a push validates a config, then reads it
-        return Loaded(copy.deepcopy(last[1].data), dict(last[1].lines))
+        return last[1].copy()
     loaded = _cached(text)
     if loaded is None:
         from evalai_mirror import yamlparse
 
         loaded = yamlparse.parse(text)
         _keep(text, loaded)
-    _LAST = (text, Loaded(copy.deepcopy(loaded.data), dict(loaded.lines)))
+    _LAST = (text, loaded.copy())
     return loaded
 
 
@@ -104,7 +111,7 @@ def safe_load(text: str | bytes) -> Any:
 
 KEEP = 32  # entries the folder keeps, the newest (a commit's config, the working copy's, ...)
 MAX_TEXT = 1 << 20  # a longer text is parsed every time (a config is a few kB)
-_FORMAT = b"evalai-mirror parsed yaml 1"
+_FORMAT = b"evalai-mirror parsed yaml 2"
 
 
 class _NotKept(Exception):
@@ -139,10 +146,11 @@ def _cached(text: str) -> Loaded | None:
         with open(path, "rb") as handle:
             raw = handle.read(MAX_TEXT * 8 + 1)
         kept = marshal.loads(raw)
-        data, lines = _decode(kept[0]), kept[1]
-        if not isinstance(lines, dict):
+        data, lines, repeated = _decode(kept[0]), kept[1], kept[2]
+        if not isinstance(lines, dict) or not isinstance(repeated, dict):
             raise ValueError("not an entry")
-        decoded = {tuple(_decode(part) for part in key): line for key, line in lines.items()}
+        decoded = [{tuple(_decode(part) for part in key): line for key, line in table.items()}
+                   for table in (lines, repeated)]
         os.utime(path)  # the newest entries are the ones kept
     except FileNotFoundError:
         return None
@@ -150,7 +158,7 @@ def _cached(text: str) -> Loaded | None:
         # not an entry (cut short, another format...): parse the text anew
         _forget(path)
         return None
-    return Loaded(data, decoded)
+    return Loaded(data, *decoded)
 
 
 def _keep(text: str, loaded: Loaded) -> None:
@@ -162,11 +170,11 @@ def _keep(text: str, loaded: Loaded) -> None:
         return
     try:
         memo: dict[int, Any] = {}
-        lines = {
-            tuple(_encode(part, memo, set()) for part in key): line
-            for key, line in loaded.lines.items()
-        }
-        raw = marshal.dumps((_encode(loaded.data, memo, set()), lines))
+        lines, repeated = (
+            {tuple(_encode(part, memo, set()) for part in key): line for key, line in table.items()}
+            for table in (loaded.lines, loaded.repeated)
+        )
+        raw = marshal.dumps((_encode(loaded.data, memo, set()), lines, repeated))
     except (_NotKept, ValueError, RecursionError):
         return
     try:

@@ -126,7 +126,10 @@ def server_error_message(exc: yaml.YAMLError) -> tuple[str, int | None, int | No
     return f"\n{description} in line {line}, column {column}\n", line, column
 
 
-def _record(loader: yaml.SafeLoader, node: yaml.Node, path: Path, lines: dict[Path, int]) -> None:
+def _record(loader: yaml.SafeLoader, node: yaml.Node, path: Path, lines: dict[Path, int],
+            repeated: dict[Path, int]) -> None:
+    """Note the line of each key and item below ``node`` in ``lines``, and in ``repeated`` the
+    line of a key a mapping holds twice (``safe_load`` keeps the later value)."""
     stack: list[tuple[yaml.Node, Path]] = [(node, path)]
     seen: set[int] = set()  # an alias is the same node: walk it once (it may contain itself)
     while stack:
@@ -148,6 +151,8 @@ def _record(loader: yaml.SafeLoader, node: yaml.Node, path: Path, lines: dict[Pa
                 except TypeError:
                     continue
                 child = (*where, key)
+                if child in lines:
+                    repeated.setdefault(child, key_node.start_mark.line + 1)
                 lines.setdefault(child, key_node.start_mark.line + 1)
                 children.append((value_node, child))
         elif isinstance(current, yaml.SequenceNode):
@@ -167,8 +172,9 @@ def _parse_with(text: str, loader_class: type[yaml.SafeLoader]) -> Loaded:
         check_limits(node)
         data = loader.construct_document(node)
         lines: dict[Path, int] = {(): node.start_mark.line + 1}
-        _record(loader, node, (), lines)
-        return Loaded(data, lines)
+        repeated: dict[Path, int] = {}
+        _record(loader, node, (), lines, repeated)
+        return Loaded(data, lines, repeated)
     finally:
         loader.dispose()
 

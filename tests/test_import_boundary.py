@@ -113,8 +113,12 @@ def test_after_the_validate_hook_a_push_and_status_load_no_yaml_parser(
     pushed_repo: tuple[Path, int],
 ) -> None:
     """The validate hook parses the config when the commit is made and keeps the parse; the
-    push hook that sends the commit, and a status after it, read it back without PyYAML."""
+    push hook that sends the commit, and a status after it, read it back without PyYAML, and
+    the repository's own settings file, parsed by an earlier command, too."""
     repo, _ = pushed_repo
+    (repo / ".evalai-mirror.yml").write_text("branches: [challenge]\npoll_interval: 30\n")
+    commit_all(repo, "settings")
+    assert "yaml" in loaded_by("from evalai_mirror.cli import main\nmain(['status'])", cwd=repo)
     set_title(repo, "Kept Parse Title")
     validated = loaded_by("from evalai_mirror.cli import main\nassert main(['validate']) == 0",
                           cwd=repo)

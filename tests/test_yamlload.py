@@ -67,18 +67,28 @@ def test_a_kept_parse_reads_back_as_safe_load_gives_it(parsed_dir: Path) -> None
     assert kept.lines == first.lines
     assert kept.line(("shared", 0, "when")) == 14
     assert kept.line((datetime.date(2024, 5, 6),)) == 5
+    assert kept.repeated == first.repeated == {}
+
+
+def test_a_key_set_twice_is_noted_and_kept(parsed_dir: Path) -> None:
+    text = "a: 1\nb:\n  c: 2\n  c: 3\na: 4\n"
+    for loaded in (fresh_load(text), fresh_load(text)):  # parsed, then read back
+        assert loaded.data == {"a": 4, "b": {"c": 3}}  # as safe_load: the later value
+        assert loaded.repeated == {("b", "c"): 4, ("a",): 5}
+        assert loaded.line(("a",)) == 1
 
 
 def test_a_kept_parse_is_what_is_read(parsed_dir: Path) -> None:
     fresh_load("title: Kept\n")
     (entry,) = entries(parsed_dir)
-    entry.write_bytes(marshal.dumps(({"title": "From the entry"}, {(): 1, ("title",): 1})))
+    entry.write_bytes(marshal.dumps(({"title": "From the entry"}, {(): 1, ("title",): 1}, {})))
     assert fresh_load("title: Kept\n").data == {"title": "From the entry"}
     assert oct(entry.stat().st_mode & 0o777) == oct(0o600)
 
 
 @pytest.mark.parametrize("raw", [b"", b"\x00garbage", marshal.dumps(("one",)),
-                                 marshal.dumps(([(9, 1)], {}))])
+                                 marshal.dumps(([(9, 1)], {}, {})),
+                                 marshal.dumps(({}, {}))])
 def test_what_is_not_an_entry_is_parsed_anew(parsed_dir: Path, raw: bytes) -> None:
     fresh_load("title: Kept\n")
     (entry,) = entries(parsed_dir)
