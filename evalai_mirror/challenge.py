@@ -130,6 +130,29 @@ def edits_only_challenge_keys(before: str, after: str) -> bool:
     return bool(changed) and changed <= _CHALLENGE_GET_KEYS
 
 
+def challenge_html_files(text: str) -> list[str]:
+    """The files the config text names for the challenge's own HTML fields (its description,
+    evaluation details...), read as lines (no YAML): a field the config leaves out names its
+    default file, one whose value is not a plain one-line path names none.  A guess for
+    :func:`edits_only_challenge_keys`' use, never for what a push sends."""
+    blocks = top_level_blocks(text)
+    found = []
+    for name, spec in cat.fields(Scope.CHALLENGE).items():
+        if spec.kind is not Kind.HTML or spec.read is not cat.Read.CHALLENGE:
+            continue
+        block = blocks.get(name)
+        if block is None:
+            path = spec.html_default
+        else:
+            value = block.split("\n", 1)[0].split(":", 1)[1].split(" #", 1)[0].strip()
+            plain = value[:1] not in ("", "|", ">", "&", "*", "!", "[", "{")
+            path = value.strip("'\"") if plain else None
+        norm = None if path is None else source_mod.normalise(path)
+        if norm is not None:
+            found.append(norm)
+    return found
+
+
 def field_read(key: str) -> cat.Read | None:
     """The GET that returns ``key`` (None: not a catalogue field)."""
     spec = cat.field_of(key)

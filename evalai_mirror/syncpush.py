@@ -294,8 +294,9 @@ def _push(
 def _read_ahead(ctx: Context, committed: CommitSource) -> None:
     """Send the challenge's GET before the commit is checked, so that EvalAI answers while it
     is, when the config changed since the last push only in keys that GET returns (a title, a
-    date...): the push reads it then, and that alone.  A commit that turns out invalid has
-    then sent a GET, which changes nothing; one that needs other GETs sends them as usual."""
+    date...), or not at all while a file one of those keys names did (the description...):
+    the push reads it then.  A commit that turns out invalid has then sent a GET, which
+    changes nothing; one that needs other GETs sends them as usual."""
     known = ctx.store.load(ctx.branch)
     if known is None or not known.challenge_pk or not known.last_push_commit:
         return
@@ -306,7 +307,10 @@ def _read_ahead(ctx: Context, committed: CommitSource) -> None:
     if after is None or before is None:
         return
     text = [data.decode("utf-8", "replace") for data in (before, after)]
-    if model.edits_only_challenge_keys(*text):
+    if model.edits_only_challenge_keys(*text) or (before == after and any(
+        committed.read(path) != committed.read_in(known.last_push_commit, path)
+        for path in model.challenge_html_files(text[1])
+    )):
         try:
             ctx.client.read_ahead(known.challenge_pk)
         except MirrorError:  # no token, say: the push says so where it always did

@@ -488,3 +488,16 @@ def test_edits_only_challenge_keys_reads_the_config_text_by_top_level_key() -> N
     assert not ch.edits_only_challenge_keys(before, both)  # a phase too: not the challenge alone
     assert not ch.edits_only_challenge_keys(before, "# a comment\n" + before)  # no key
     assert not ch.edits_only_challenge_keys(before, before + "image: logo.png\n")  # no field
+
+
+def test_challenge_html_files_are_read_from_the_config_text() -> None:
+    text = (
+        "title: x\ndescription: \"pages/about.html\"  # the page\n"
+        "evaluation_details: >\n  inline text\nterms_and_conditions: ../outside.html\n"
+        "challenge_phases:\n  - description: templates/phase.html\n"
+    )
+    # submission_guidelines is left out: its default file; the phase's file is not the
+    # challenge's; a folded block names no file, nor a path out of the repository
+    assert ch.challenge_html_files(text) == [
+        "pages/about.html", "templates/submission_guidelines.html"
+    ]

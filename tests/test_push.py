@@ -332,6 +332,26 @@ def test_a_push_asks_for_the_challenge_while_it_checks_a_challenge_level_edit(
     assert sandbox_env.requests() == []
 
 
+def test_a_push_asks_for_the_challenge_while_it_checks_an_edit_of_its_description(
+    cli: Cli, sandbox_env: Any, challenge_repo: Path, created: int
+) -> None:
+    """The config unchanged, a file a challenge-level key names (the description) changed:
+    the challenge's GET goes ahead too.  A phase's description does not send it."""
+    templates = challenge_repo / "templates"
+    path = f"/api/challenges/challenge_host_team/{sandbox_env.team_pk}/challenge/{created}"
+    for edited, ahead in (("description.html", [("GET", path)]),
+                          ("challenge_phase_2_description.html", [])):
+        with (templates / edited).open("a") as handle:
+            handle.write("<p>One more line.</p>\n")
+        (templates / "challenge_phase_1_description.html").unlink()  # invalid: nothing is sent
+        commit_all(challenge_repo, f"edit {edited}")
+        sandbox_env.clear_requests()
+        code, _out, err = cli("push")
+        assert code == 1 and "is not a valid challenge" in err
+        assert [(r.method, r.path) for r in sandbox_env.requests()] == ahead, edited
+        git(challenge_repo, "reset", "-q", "--hard", "HEAD~1")
+
+
 def test_evalai_errors_are_readable_text(
     cli: Cli, sandbox_env: Any, challenge_repo: Path, created: int
 ) -> None:
