@@ -27,6 +27,9 @@ import os
 import sys
 from typing import Any
 
+from evalai_mirror import __version__
+from evalai_mirror.fsutil import atomic_write_bytes, cache_dir
+
 Path = tuple[Any, ...]
 
 
@@ -88,12 +91,14 @@ def load(text: str | bytes) -> Loaded:
     last = _LAST
     if last is not None and last[0] == text:  # a push validates a config, then reads it
         return last[1].copy()
-    loaded = _cached(text)
+    entry = _entry_path(text)
+    loaded = None if entry is None else _cached(entry)
     if loaded is None:
-        from evalai_mirror import yamlparse
+        from evalai_mirror import yamlparse  # PyYAML, loaded only for a text not kept
 
         loaded = yamlparse.parse(text)
-        _keep(text, loaded)
+        if entry is not None:
+            _keep(entry, loaded)
     _LAST = (text, loaded.copy())
     return loaded
 
@@ -122,9 +127,6 @@ def _entry_path(text: str) -> str | None:
     """The file that keeps ``text``'s parse, or None when it is not to be kept."""
     if len(text) > MAX_TEXT:
         return None
-    from evalai_mirror import __version__
-    from evalai_mirror.fsutil import cache_dir
-
     try:
         parser = os.stat(os.path.join(os.path.dirname(__file__), "yamlparse.py"))
         folder = cache_dir() / "parsed"
@@ -138,10 +140,9 @@ def _entry_path(text: str) -> str | None:
     return os.path.join(folder, name)
 
 
-def _cached(text: str) -> Loaded | None:
-    path = _entry_path(text)
-    if path is None:
-        return None
+def _cached(path: str) -> Loaded | None:
+    """The parse kept in ``path``; None when there is none (what is there and is not an
+    entry is removed)."""
     try:
         with open(path, "rb") as handle:
             raw = handle.read(MAX_TEXT * 8 + 1)
@@ -161,13 +162,8 @@ def _cached(text: str) -> Loaded | None:
     return Loaded(data, *decoded)
 
 
-def _keep(text: str, loaded: Loaded) -> None:
-    """Keep ``loaded`` as ``text``'s parse; nothing when it cannot be kept or written."""
-    from evalai_mirror.fsutil import atomic_write_bytes
-
-    path = _entry_path(text)
-    if path is None:
-        return
+def _keep(path: str, loaded: Loaded) -> None:
+    """Keep ``loaded`` in ``path``; nothing when it cannot be kept or written."""
     try:
         memo: dict[int, Any] = {}
         lines, repeated = (
