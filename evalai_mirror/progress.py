@@ -3,7 +3,7 @@
 On a terminal (stderr is one), a tqdm bar with bytes done / total and the rate, shown only once
 the work has taken :data:`DELAY` seconds, so that a small challenge prints nothing.  Elsewhere
 (a hook under pre-commit, CI, a log) a bar's carriage returns would be noise: one line when the
-work ends, for work of at least :data:`LINE_MIN_BYTES`.  With ``--quiet`` (:func:`silence`),
+work ends, for work of at least :data:`LINE_MIN_BYTES`.  With ``--quiet`` (:func:`quieted`),
 nothing.  tqdm is imported only when a bar is drawn.
 """
 
@@ -48,13 +48,7 @@ def size_text(count: float) -> str:
 def _size() -> tuple[int, int]:
     """The terminal's (columns, lines), 80 x 24 where it says 0 (a pseudo-terminal nobody
     sized): tqdm draws nothing on a terminal of 0 lines or columns."""
-    import os
-
-    try:
-        size = os.get_terminal_size(sys.stderr.fileno())
-        columns, lines = size.columns, size.lines
-    except (AttributeError, ValueError, OSError):
-        columns = lines = 0
+    columns, lines = ui.terminal_size(sys.stderr)
     return columns or 80, lines or 24
 
 

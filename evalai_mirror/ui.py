@@ -45,6 +45,15 @@ def use_colour(stream: TextIO | None = None) -> bool:
     return hasattr(stream, "isatty") and stream.isatty() and os.environ.get("TERM") != "dumb"
 
 
+def terminal_size(stream: TextIO | None) -> tuple[int, int]:
+    """(columns, lines) of the terminal ``stream`` writes to; (0, 0) when it is not one."""
+    try:
+        size = os.get_terminal_size(stream.fileno())  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 0, 0
+    return size.columns, size.lines
+
+
 def columns(fallback: int = 80) -> int:
     """The terminal's width as ``shutil.get_terminal_size`` gives it (``COLUMNS`` first, then
     the terminal on standard output, else ``fallback``), without importing shutil, which
@@ -53,13 +62,7 @@ def columns(fallback: int = 80) -> int:
         given = int(os.environ.get("COLUMNS", "0"))
     except ValueError:
         given = 0
-    if given > 0:
-        return given
-    try:
-        found = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
-    except (AttributeError, ValueError, OSError):
-        found = 0
-    return found or fallback
+    return given if given > 0 else terminal_size(sys.__stdout__)[0] or fallback
 
 
 _CODES = {"red": "31", "green": "32", "yellow": "33", "blue": "34", "bold": "1", "dim": "2"}

@@ -280,6 +280,20 @@ def test_a_background_share_that_failed_is_done_in_the_foreground_next_time(
     assert not log.exists()
 
 
+def push_with_origin_gone(host: Path, title: str, run_cli: RunCli,
+                          capsys: pytest.CaptureFixture[str]) -> Path:
+    """Point origin at a repository that is not there, commit ``title`` and push it: EvalAI
+    gets it, the base it moved stays in this clone.  Origin's real bare repository; what the
+    push printed is left in ``capsys``."""
+    bare = bare_of(host)
+    git(host, "remote", "set-url", "origin", str(host.parent / "gone.git"))
+    set_title(host, title)
+    commit_all(host, "retitle")
+    capsys.readouterr()
+    assert run_cli(["push"], cwd=host) == 0  # the base could not be shared: kept here
+    return bare
+
+
 def test_an_unreachable_remote_is_a_warning_and_the_next_push_shares(
     pushed_repo: tuple[Path, int],
     sandbox_env: Any,
@@ -287,12 +301,7 @@ def test_an_unreachable_remote_is_a_warning_and_the_next_push_shares(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     host, pk = pushed_repo
-    bare = bare_of(host)
-    git(host, "remote", "set-url", "origin", str(host.parent / "gone.git"))
-    set_title(host, "Sent While GitHub Was Away")
-    commit_all(host, "retitle")
-    capsys.readouterr()
-    assert run_cli(["push"], cwd=host) == 0
+    bare = push_with_origin_gone(host, "Sent While GitHub Was Away", run_cli, capsys)
     err = capsys.readouterr().err
     assert "could not fetch the shared sync state" in err
     assert "was not pushed to origin" in err
@@ -314,11 +323,7 @@ def test_share_by_hand_sends_what_an_offline_push_kept_and_then_has_nothing_new(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     host, _pk = pushed_repo
-    bare = bare_of(host)
-    git(host, "remote", "set-url", "origin", str(host.parent / "gone.git"))
-    set_title(host, "Kept Until Shared")
-    commit_all(host, "retitle")
-    assert run_cli(["push"], cwd=host) == 0  # the base could not be shared: kept here
+    bare = push_with_origin_gone(host, "Kept Until Shared", run_cli, capsys)
     assert run_cli(["share"], cwd=host) == 1  # still no remote to take it
     git(host, "remote", "set-url", "origin", str(bare))
     capsys.readouterr()

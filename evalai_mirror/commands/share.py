@@ -34,13 +34,10 @@ def run(args: argparse.Namespace) -> int:
         sha = ctx.publish_state(args.why)
         if ctx.link.warned:
             return 1
-        if args.quiet:
-            pass
-        elif sha:
-            ui.out(f"{ctx.branch}: shared the sync base on {ctx.link.remote} as {ctx.link.ref} "
-                   f"({sha[:7]})")
-        else:
-            ui.out(f"{ctx.branch}: nothing new to share ({ctx.link.remote} has this base)")
+        if not args.quiet:
+            done = (f"shared the sync base on {ctx.link.remote} as {ctx.link.ref} ({sha[:7]})"
+                    if sha else f"nothing new to share ({ctx.link.remote} has this base)")
+            ui.out(f"{ctx.branch}: {done}")
         return 0
     finally:
         ctx.close()
